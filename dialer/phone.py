@@ -1,0 +1,287 @@
+"""Placing calls from asyncio code: :class:`Softphone` (a SIP endpoint plus the media engine)
+and :class:`Call` (one call: its events, its audio in and out, and its result).
+
+    async with Softphone(bind_host="127.0.0.1") as phone:
+        call = await phone.dial("0912345678", trunk=Trunk("127.0.0.1", 5060))
+        if await call.wait_answered():
+            call.play(load_wav("hello.wav"))
+            async for event in call.events(): ...
+        result = await call.wait_ended()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from dialer.codecs.base import codec_by_name
+from dialer.endpoint import SipEndpoint
+from dialer.errors import ConfigError
+from dialer.media import MediaEngine, MediaStream
+from dialer.outcome import CallOutcome, CallResult, EndReason
+from dialer.rtp.session import AudioFrame, DigitReceived, PlaybackFinished, RtpSession
+from dialer.sdp import SdpError, SessionDescription, build_offer, negotiate_answer
+from dialer.sip.auth import Credentials
+from dialer.sip.register import RegistrationChanged
+from dialer.sip.timers import TimerConfig
+from dialer.sip.ua import CallAnswered, CallEnded, CallRinging, DtmfInfo, Trunk, UaEvent
+from dialer.sip.uri import SipUri
+
+log = logging.getLogger("dialer.phone")
+
+
+@dataclass(frozen=True)
+class CallEndedEvent:
+    result: CallResult
+
+
+CallEvent = DigitReceived | AudioFrame | PlaybackFinished | CallEndedEvent
+
+
+def target_uri(number_or_uri: str, trunk: Trunk | None) -> SipUri:
+    """``sip:...`` as given; a number becomes ``sip:NUMBER@trunk``. Raises ConfigError."""
+    text = number_or_uri.strip()
+    if text.lower().startswith(("sip:", "sips:")):
+        try:
+            return SipUri.parse(text)
+        except ValueError as exc:
+            raise ConfigError(f"bad SIP URI {text!r}: {exc}") from exc
+    if trunk is None:
+        raise ConfigError(f"{text!r} is a number: a trunk (--trunk HOST:PORT) is needed to call it")
+    allowed = set("0123456789+*#-.() ")
+    if not text or not set(text) <= allowed:
+        raise ConfigError(f"{text!r} is neither a phone number nor a sip: URI")
+    number = "".join(c for c in text if c not in "-.() ")
+    return trunk.uri_for(number)
+
+
+class Call:
+    """One outbound call. Created by :meth:`Softphone.dial`."""
+
+    def __init__(self, phone: "Softphone", stream: MediaStream, offer: SessionDescription) -> None:
+        self.phone = phone
+        self.stream = stream
+        self.offer = offer
+        self.call_id = ""
+        self.session: RtpSession | None = None
+        self.digits: list[str] = []
+        self.answered = asyncio.get_running_loop().create_future()
+        self.result: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
+        self._queue: asyncio.Queue[CallEvent] = asyncio.Queue()
+        self.media_timeout: float | None = None
+        self._last_rtp_digit: tuple[str, float] | None = None
+
+    # -- API for the script engine and the CLI
+    async def wait_answered(self) -> bool:
+        """True once answered; False if the call ended without an answer."""
+        return await self.answered
+
+    async def wait_ended(self) -> CallResult:
+        return await self.result
+
+    async def events(self) -> AsyncIterator[CallEvent]:
+        """Digits, audio frames, playback-finished; ends after the call ended."""
+        while True:
+            event = await self._queue.get()
+            yield event
+            if isinstance(event, CallEndedEvent):
+                return
+
+    def play(self, pcm: np.ndarray) -> None:
+        """Queue 8 kHz 16-bit audio to be sent after what is already queued."""
+        if self.session is not None:
+            self.session.play(pcm)
+
+    def clear_playback(self) -> None:
+        """Drop queued audio at once (barge-in)."""
+        if self.session is not None:
+            self.session.clear_playback()
+
+    def send_digit(self, digit: str) -> None:
+        if self.session is not None:
+            self.session.send_digit(digit)
+
+    def hangup(self, reason: EndReason = EndReason.LOCAL_BYE, outcome: CallOutcome | None = None, message: str = "") -> None:
+        ua = self.phone.endpoint.ua
+        assert ua is not None
+        ua.hangup(self.call_id, self.phone.endpoint.now, reason=reason, outcome=outcome, message=message)
+        self.phone.endpoint.poke()
+
+    # -- events from below
+    def _on_ua_event(self, event: UaEvent) -> None:
+        if isinstance(event, CallAnswered):
+            self._on_answered(event)
+        elif isinstance(event, CallEnded):
+            self._on_ended(event)
+        elif isinstance(event, DtmfInfo):
+            self._digit(event.digit, source="info")
+        elif isinstance(event, CallRinging):
+            log.debug("call %s ringing (%d)", self.call_id, event.status)
+
+    def _on_answered(self, event: CallAnswered) -> None:
+        try:
+            media = negotiate_answer(self.offer, SessionDescription.parse(event.sdp))
+        except SdpError as exc:
+            log.warning("call %s: unusable answer: %s", self.call_id, exc)
+            self.hangup(EndReason.BAD_ANSWER, CallOutcome.FAILED, f"The far end's audio answer is unusable: {exc}")
+            return
+        self.session = RtpSession(
+            codec=codec_by_name(media.codec, media.payload_type),
+            telephone_event_pt=media.telephone_event_pt,
+            ssrc=secrets.randbits(32),
+        )
+        self.stream.start(
+            self.session,
+            media.remote_address,
+            on_events=self._on_media_events,
+            on_inactive=self._on_media_timeout,
+            inactivity_timeout=self.media_timeout,
+        )
+        if not self.answered.done():
+            self.answered.set_result(True)
+
+    def _on_media_events(self, events: list[object]) -> None:
+        for event in events:
+            if isinstance(event, DigitReceived):
+                self._digit(event.digit, source="rtp")
+            elif isinstance(event, (AudioFrame, PlaybackFinished)):
+                self._queue.put_nowait(event)
+
+    def _digit(self, digit: str, source: str) -> None:
+        self.digits.append(digit)
+        self._queue.put_nowait(DigitReceived(digit=digit, at=self.phone.endpoint.now) if source == "info" else _rtp_digit(digit, self.phone.endpoint.now))
+
+    def _on_media_timeout(self) -> None:
+        seconds = self.media_timeout or 0
+        self.hangup(EndReason.MEDIA_TIMEOUT, None, f"No audio from the far end for {seconds:g} s: the call was ended.")
+
+    def _on_ended(self, event: CallEnded) -> None:
+        self.stream.close()
+        session = self.session
+        result = CallResult(
+            outcome=event.outcome,
+            sip_status=event.sip_status,
+            hangup_by=event.hangup_by,
+            ring_ms=event.ring_ms,
+            talk_ms=event.talk_ms,
+            reason=event.reason,
+            message=event.message,
+            digits="".join(self.digits),
+            rtp_sent=session.packets_sent if session else 0,
+            rtp_received=session.packets_received if session else 0,
+            call_id=self.call_id,
+        )
+        if not self.answered.done():
+            self.answered.set_result(False)
+        if not self.result.done():
+            self.result.set_result(result)
+        self._queue.put_nowait(CallEndedEvent(result))
+        self.phone._finished(self)
+
+
+def _rtp_digit(digit: str, at: float) -> DigitReceived:
+    return DigitReceived(digit=digit, at=at)
+
+
+class Softphone:
+    """A SIP endpoint and a media engine: what places calls."""
+
+    def __init__(
+        self,
+        bind_host: str = "127.0.0.1",
+        bind_port: int = 0,
+        *,
+        advertise_host: str | None = None,
+        user_agent: str = "callbot/0.1",
+        timers: TimerConfig | None = None,
+    ) -> None:
+        self.endpoint = SipEndpoint(bind_host, bind_port, advertise_host=advertise_host, user_agent=user_agent, timers=timers)
+        self.media = MediaEngine(bind_host if bind_host not in ("0.0.0.0", "") else "0.0.0.0")
+        self.advertise_host = advertise_host or (bind_host if bind_host not in ("0.0.0.0", "") else "127.0.0.1")
+        self.calls: dict[str, Call] = {}
+        self._registrations: asyncio.Queue[RegistrationChanged] = asyncio.Queue()
+
+    async def __aenter__(self) -> "Softphone":
+        await self.endpoint.start()
+        self.endpoint.subscribe_other(self._on_other_event)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """Hang up what is still up, unregister, and close the sockets (bounded wait)."""
+        for call in list(self.calls.values()):
+            call.hangup()
+        pending = [c.result for c in self.calls.values()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        ua = self.endpoint.ua
+        if ua is not None and ua.registrations:
+            ua.unregister_all(self.endpoint.now)
+            self.endpoint.poke()
+            try:
+                await asyncio.wait_for(self._registrations.get(), timeout=min(timeout, 1.0))
+            except asyncio.TimeoutError:
+                pass
+        await self.media.close()
+        await self.endpoint.close()
+
+    async def register(self, trunk: Trunk, timeout: float = 10.0) -> RegistrationChanged:
+        """Register with the trunk and wait for the first result."""
+        ua = self.endpoint.ua
+        assert ua is not None
+        ua.register(trunk, self.endpoint.now)
+        self.endpoint.poke()
+        try:
+            return await asyncio.wait_for(self._registrations.get(), timeout=timeout)
+        except asyncio.TimeoutError:
+            return RegistrationChanged(f"{trunk.host}:{trunk.port}", False, 0, None, "The registrar did not answer in time.")
+
+    async def dial(
+        self,
+        target: str | SipUri,
+        *,
+        trunk: Trunk | None = None,
+        from_user: str | None = None,
+        ring_timeout: float | None = 30.0,
+        max_duration: float | None = None,
+        media_timeout: float | None = 30.0,
+        credentials: Credentials | None = None,
+    ) -> Call:
+        uri = target if isinstance(target, SipUri) else target_uri(target, trunk)
+        stream = await self.media.open_stream()
+        offer = build_offer(self.advertise_host, stream.port, secrets.randbits(31))
+        call = Call(self, stream, offer)
+        call.media_timeout = media_timeout
+        ua = self.endpoint.ua
+        assert ua is not None
+        call.call_id = ua.place_call(
+            uri,
+            local_sdp=str(offer).encode(),
+            now=self.endpoint.now,
+            trunk=trunk,
+            from_user=from_user,
+            ring_timeout=ring_timeout,
+            max_duration=max_duration,
+            credentials=credentials,
+        )
+        self.calls[call.call_id] = call
+        self.endpoint.subscribe(call.call_id, call._on_ua_event)
+        self.endpoint.poke()
+        return call
+
+    def _finished(self, call: Call) -> None:
+        self.endpoint.unsubscribe(call.call_id)
+        self.calls.pop(call.call_id, None)
+        if self.endpoint.ua is not None:
+            self.endpoint.ua.forget(call.call_id)
+
+    def _on_other_event(self, event: UaEvent) -> None:
+        if isinstance(event, RegistrationChanged):
+            self._registrations.put_nowait(event)
