@@ -33,11 +33,17 @@ except ImportError:  # the script commands are optional while the scripts packag
 err = Console(stderr=True)
 
 
+@app.callback()
+def _root() -> None:
+    """Telephony-first callbot: place SIP calls, run call scripts, run outbound campaigns."""
+
+
 def parse_hostport(value: str, option: str, default_port: int = 5060) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep:
         host, port = value, str(default_port)
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    lowest = 0 if default_port == 0 else 1
+    if not host or not (port.isascii() and port.isdigit()) or not lowest <= int(port) < 65536:
         raise typer.BadParameter(f"expected HOST:PORT, got {value!r}", param_hint=option)
     return host, int(port)
 

@@ -23,21 +23,31 @@ MAX_CATCH_UP = 5
 
 
 class MediaSession(Protocol):
+    """What the clock drives: :class:`dialer.rtp.session.RtpSession`."""
+
     packets_sent: int
     packets_received: int
-    last_received_at: float | None
 
     def tick(self, now: float) -> bytes: ...
 
     def receive(self, data: bytes, now: float) -> list[object]: ...
 
+    def pop_events(self) -> list[object]: ...
+
+    def handle_timer(self, now: float) -> list[object]: ...
+
+    def next_deadline(self) -> float | None: ...
+
+    def is_inactive(self, now: float) -> bool: ...
+
 
 class _RtpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, stream: "MediaStream") -> None:
-        self.stream = stream
+    def __init__(self) -> None:
+        self.stream: MediaStream | None = None
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.stream._on_datagram(data, addr)
+        if self.stream is not None:
+            self.stream._on_datagram(data, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("RTP socket error: %s", exc)
@@ -54,8 +64,6 @@ class MediaStream:
         self.remote: tuple[str, int] | None = None
         self.on_events: Callable[[list[object]], None] | None = None
         self.on_inactive: Callable[[], None] | None = None
-        self.inactivity_timeout: float | None = None
-        self.started_at: float = 0.0
         self.closed = False
 
     def start(
@@ -65,13 +73,11 @@ class MediaStream:
         *,
         on_events: Callable[[list[object]], None],
         on_inactive: Callable[[], None] | None = None,
-        inactivity_timeout: float | None = None,
     ) -> None:
-        """Start sending to ``remote`` on the shared clock and delivering what arrives."""
+        """Start sending to ``remote`` on the shared clock and delivering what arrives;
+        ``on_inactive`` is called once when the session reports no RTP for too long."""
         self.session, self.remote = session, remote
         self.on_events, self.on_inactive = on_events, on_inactive
-        self.inactivity_timeout = inactivity_timeout
-        self.started_at = self.engine.now
         self.engine._activate(self)
 
     def close(self) -> None:
@@ -89,15 +95,20 @@ class MediaStream:
 
     def _tick(self, now: float) -> None:
         assert self.session is not None and self.remote is not None
+        session = self.session
         try:
-            self.transport.sendto(self.session.tick(now), self.remote)
+            self.transport.sendto(session.tick(now), self.remote)
         except OSError as exc:
             log.debug("RTP send to %s failed: %s", self.remote, exc)
-        if self.inactivity_timeout is not None and self.on_inactive is not None:
-            last = self.session.last_received_at or self.started_at
-            if now - last > self.inactivity_timeout:
-                self.inactivity_timeout = None  # report once
-                self.on_inactive()
+        events = session.pop_events()
+        deadline = session.next_deadline()
+        if deadline is not None and now >= deadline:
+            events += session.handle_timer(now)
+        if events and self.on_events is not None:
+            self.on_events(events)
+        if self.on_inactive is not None and session.is_inactive(now):
+            callback, self.on_inactive = self.on_inactive, None  # report once
+            callback()
 
 
 class MediaEngine:
@@ -133,10 +144,11 @@ class MediaEngine:
         else:  # no even port after many tries: any port works with every peer we know
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.bind((self.host, 0))
-        holder: list[MediaStream] = []
-        transport, _ = await self._loop.create_datagram_endpoint(lambda: _RtpProtocol(holder[0]), sock=sock)
-        stream = MediaStream(self, transport, sock.getsockname()[1])
-        holder.append(stream)
+        protocol = _RtpProtocol()
+        port = sock.getsockname()[1]
+        transport, _ = await self._loop.create_datagram_endpoint(lambda: protocol, sock=sock)
+        stream = MediaStream(self, transport, port)
+        protocol.stream = stream
         return stream
 
     async def close(self) -> None:

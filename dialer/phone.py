@@ -24,7 +24,7 @@ from dialer.endpoint import SipEndpoint
 from dialer.errors import ConfigError
 from dialer.media import MediaEngine, MediaStream
 from dialer.outcome import CallOutcome, CallResult, EndReason
-from dialer.rtp.session import AudioFrame, DigitReceived, PlaybackFinished, RtpSession
+from dialer.rtp.session import AudioFrame, DigitReceived, PlaybackDone, RtpSession
 from dialer.sdp import SdpError, SessionDescription, build_offer, negotiate_answer
 from dialer.sip.auth import Credentials
 from dialer.sip.register import RegistrationChanged
@@ -40,7 +40,7 @@ class CallEndedEvent:
     result: CallResult
 
 
-CallEvent = DigitReceived | AudioFrame | PlaybackFinished | CallEndedEvent
+CallEvent = DigitReceived | AudioFrame | PlaybackDone | CallEndedEvent
 
 
 def target_uri(number_or_uri: str, trunk: Trunk | None) -> SipUri:
@@ -74,7 +74,6 @@ class Call:
         self.result: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
         self._queue: asyncio.Queue[CallEvent] = asyncio.Queue()
         self.media_timeout: float | None = None
-        self._last_rtp_digit: tuple[str, float] | None = None
 
     # -- API for the script engine and the CLI
     async def wait_answered(self) -> bool:
@@ -119,7 +118,8 @@ class Call:
         elif isinstance(event, CallEnded):
             self._on_ended(event)
         elif isinstance(event, DtmfInfo):
-            self._digit(event.digit, source="info")
+            self.digits.append(event.digit)
+            self._queue.put_nowait(DigitReceived(event.digit, duration_ms=0.0, timestamp=0, at=self.phone.endpoint.now))
         elif isinstance(event, CallRinging):
             log.debug("call %s ringing (%d)", self.call_id, event.status)
 
@@ -131,16 +131,16 @@ class Call:
             self.hangup(EndReason.BAD_ANSWER, CallOutcome.FAILED, f"The far end's audio answer is unusable: {exc}")
             return
         self.session = RtpSession(
-            codec=codec_by_name(media.codec, media.payload_type),
-            telephone_event_pt=media.telephone_event_pt,
-            ssrc=secrets.randbits(32),
+            codec_by_name(media.codec),
+            payload_type=media.payload_type,
+            telephone_event_payload_type=media.telephone_event_pt,
+            inactivity_timeout=self.media_timeout if self.media_timeout is not None else float("inf"),
         )
         self.stream.start(
             self.session,
             media.remote_address,
             on_events=self._on_media_events,
-            on_inactive=self._on_media_timeout,
-            inactivity_timeout=self.media_timeout,
+            on_inactive=self._on_media_timeout if self.media_timeout is not None else None,
         )
         if not self.answered.done():
             self.answered.set_result(True)
@@ -148,13 +148,10 @@ class Call:
     def _on_media_events(self, events: list[object]) -> None:
         for event in events:
             if isinstance(event, DigitReceived):
-                self._digit(event.digit, source="rtp")
-            elif isinstance(event, (AudioFrame, PlaybackFinished)):
+                self.digits.append(event.digit)
                 self._queue.put_nowait(event)
-
-    def _digit(self, digit: str, source: str) -> None:
-        self.digits.append(digit)
-        self._queue.put_nowait(DigitReceived(digit=digit, at=self.phone.endpoint.now) if source == "info" else _rtp_digit(digit, self.phone.endpoint.now))
+            elif isinstance(event, (AudioFrame, PlaybackDone)):
+                self._queue.put_nowait(event)
 
     def _on_media_timeout(self) -> None:
         seconds = self.media_timeout or 0
@@ -182,10 +179,6 @@ class Call:
             self.result.set_result(result)
         self._queue.put_nowait(CallEndedEvent(result))
         self.phone._finished(self)
-
-
-def _rtp_digit(digit: str, at: float) -> DigitReceived:
-    return DigitReceived(digit=digit, at=at)
 
 
 class Softphone:

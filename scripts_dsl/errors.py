@@ -7,8 +7,9 @@
     ├── ScriptInvalid                a script failed validation; carries every Problem
     ├── VocabularyUnavailable        a speech model directory has no readable word list
     ├── GraphvizMissing              svg/png drawing asked for but the `dot` binary is absent
-    └── ScriptRunError               misuse of a running script
-        └── CustomerDataMissing      the customer record lacks fields the script needs
+    ├── ScriptRunError               misuse of a running script
+    │   └── CustomerDataMissing      the customer record lacks fields the script needs
+    └── SimulationInputError         a simulated caller answer that cannot be read or used
 
 Every message is written for the person who has to act on it (a campaign manager or an
 operator): it says what is wrong and what to change.
@@ -79,3 +80,7 @@ class CustomerDataMissing(ScriptRunError):
             f"The customer record has no value for: {names}. Add these fields to the "
             "customer (or give them a default under variables.customer in the script)."
         )
+
+
+class SimulationInputError(ScriptError):
+    """A simulated caller input (``--input``) that is malformed or does not fit the script."""

@@ -114,6 +114,8 @@ class _Walker:
                     continue
                 first_line[key] = key_line
                 self.lines[path + (key,)] = key_line
+                if not isinstance(key, str):
+                    self.lines.setdefault(path + (str(key),), key_line)
                 result[key] = self.value(value_node, path + (key,))
             return result
         if isinstance(node, yaml.SequenceNode):

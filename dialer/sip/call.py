@@ -76,7 +76,8 @@ class OutboundCall:
     final_status: int | None = None
     answered_realms: set[str] = field(default_factory=set)
     bye_auth_tried: bool = False
-    bye_deadline: float | None = None
+    give_up_at: float | None = None  # CANCEL or BYE unanswered by then: end the call anyway
+    invite_key: str | None = None
     credentials: Credentials | None = None
     transaction_keys: set[str] = field(default_factory=set)
 

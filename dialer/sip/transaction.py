@@ -472,8 +472,9 @@ class TransactionLayer:
         """Handle one datagram from ``addr`` (s17.1.3, s17.2.3, s18.1.2, s18.2.1)."""
         try:
             message = parse_message(data)
-        except SipParseError as exc:
-            self._reject_malformed(data, addr, exc)
+        except ValueError as exc:  # SipParseError; plain ValueError guards against parser slips
+            error = exc if isinstance(exc, SipParseError) else SipParseError(str(exc))
+            self._reject_malformed(data, addr, error)
             return [MessageDropped(f"malformed: {exc}", addr)]
         try:
             if isinstance(message, Response):
@@ -691,6 +692,6 @@ def _stateless_error(data: bytes, addr: Addr, exc: SipParseError) -> tuple[Respo
     try:
         # What we echo must itself be sendable; a response we can't serialize is not sent.
         parse_message(bytes(reply))
-    except SipParseError:
+    except ValueError:
         return None
     return reply, response_destination(via)

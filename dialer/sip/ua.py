@@ -237,8 +237,8 @@ class UserAgent:
                 deadlines.append(call.ring_deadline)
             if call.state is CallState.CONFIRMED and call.max_duration is not None and call.answered_at is not None:
                 deadlines.append(call.answered_at + call.max_duration)
-            if call.bye_deadline is not None:
-                deadlines.append(call.bye_deadline)
+            if call.give_up_at is not None:
+                deadlines.append(call.give_up_at)
         deadlines.extend(reg.next_deadline() for reg in self.registrations)
         present = [d for d in deadlines if d is not None]
         return min(present) if present else None
@@ -473,8 +473,15 @@ class UserAgent:
             and now >= call.answered_at + call.max_duration
         ):
             self.hangup(call.call_id, now, reason=EndReason.MAX_DURATION)
-        if call.bye_deadline is not None and now >= call.bye_deadline and call.state is CallState.TERMINATING:
-            self._end_after_bye(call, now)
+        if call.give_up_at is not None and now >= call.give_up_at:
+            if call.state is CallState.TERMINATING:
+                self._end_after_bye(call, now)
+            elif call.state is CallState.CANCELLING:
+                # s9.1: no final response 64*T1 after our CANCEL: consider the INVITE over.
+                if call.invite_key is not None:
+                    self.transactions.terminate(call.invite_key)
+                self._end(call, now, outcome=call.end_outcome or self._cancel_outcome(call),
+                          reason=call.end_reason or EndReason.CANCELLED, status=None, message=call.end_message)
 
     # ------------------------------------------------------------------ sending
     def _send_invite(self, call: OutboundCall, now: float, auth_headers: tuple[tuple[str, str], ...]) -> None:
@@ -498,6 +505,7 @@ class UserAgent:
         )
         call.invite = invite
         key = self.transactions.send_request(invite, call.next_hop, now)
+        call.invite_key = key
         self._remember_key(call, key)
 
     def _send_cancel(self, call: OutboundCall, now: float) -> None:
@@ -506,6 +514,7 @@ class UserAgent:
         call.move(CallState.CANCELLING, str(call.end_reason or "cancel"))
         key = self.transactions.send_request(build_cancel(call.invite), call.next_hop, now)
         self._remember_key(call, key)
+        call.give_up_at = now + self.config.timers.timer_b
 
     def _send_ack(self, call: OutboundCall, now: float) -> None:
         assert call.dialog is not None and call.invite is not None
@@ -526,7 +535,7 @@ class UserAgent:
         bye, hop = call.dialog.create_request("BYE", via, headers=list(auth_headers))
         key = self.transactions.send_request(bye, self._resolve(call, hop), now)
         self._remember_key(call, key)
-        call.bye_deadline = now + self.config.timers.timer_f + 1.0
+        call.give_up_at = now + self.config.timers.timer_f + 1.0
 
     def _resolve(self, call: OutboundCall, hop: SipUri) -> tuple[str, int]:
         """Where a request inside the dialog goes: the next hop's address (s12.2.1.1, RFC 3263
@@ -588,7 +597,7 @@ class UserAgent:
             return
         call.move(CallState.TERMINATED, f"{outcome.value}: {reason.value}")
         call.ended_at = now
-        call.bye_deadline = None
+        call.give_up_at = None
         call.final_status = status
         end_of_ringing = call.answered_at if call.answered_at is not None else now
         ring_ms = int(round((end_of_ringing - call.started_at) * 1000))

@@ -3,37 +3,112 @@
 ``sip:user:password@host:port;uri-parameters?headers``. Parameters keep their order and
 original spelling so that a URI round-trips unchanged; comparison helpers follow s19.1.4
 only as far as the dialer needs (scheme, user, host, port case rules).
+
+Parsing follows the s25.1 grammar closely enough that what parses also serializes back to
+text that parses to the same value: no whitespace anywhere inside a URI (RFC 4475 s3.1.2.8
+``lwsruri``, s3.1.2.14 ``badaspec``), user, password, parameters and headers limited to their
+character classes. ``%`` escapes are kept as received (RFC 4475 s3.1.1.3 ``esc01``); use
+:func:`unescape` or :attr:`SipUri.unescaped_user` to compare or display them.
+
+URIs with another scheme (``tel:``, ``http:``, ``soap.beep:``...) are kept opaque: deciding
+whether to answer 416 Unsupported URI Scheme is the transaction user's business (s8.2.2.1,
+RFC 4475 s3.3.2 ``unkscm``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from urllib.parse import unquote
 
 from dialer.errors import SipParseError
 
 Params = tuple[tuple[str, str | None], ...]
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(.*)$", re.S)
-_HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%]+)(?::(\d{1,5}))?$")
-_USER_CHARS = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]*$")
-_PARAM_CHARS = re.compile(r"^[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]*$")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# s25.1: a SIP URI is made of unreserved, reserved and escaped characters only.
+_SIP_CHARS = re.compile(r"[A-Za-z0-9\-_.!~*'();/?:@&=+$,%\[\]]+")
+_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()%&=+$,;?/]+")  # unreserved / escaped / user-unreserved
+_PASSWORD = re.compile(r"[A-Za-z0-9\-_.!~*'()%&=+$,]*")
+_HOSTPORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%]+)(?::([0-9]{1,5}))?")
+_PARAMCHARS = re.compile(r"[A-Za-z0-9\-_.!~*'()%\[\]/:&+$]+")  # paramchar (s25.1)
+_URI_HEADERS = re.compile(r"[A-Za-z0-9\-_.!~*'()%\[\]/?:+$=&]*")  # hname "=" hvalue *("&" ...)
+_OPAQUE = re.compile(r'[^\x00-\x20\x7f<>"]+')
+
+# Header (not URI) parameters, s25.1 generic-param: token [ EQUAL gen-value ].
+_TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+# gen-value is token / host / quoted-string; unquoted values are accepted a little more
+# liberally (``:``, ``/``, ``=``, ``@``...) but never with a character that would change
+# how the header splits when it is serialized again.
+_GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:/=?@\[\]#$&(){}|^]+")
+_QUOTED = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
+
+
+def _split_semis(text: str) -> list[str]:
+    """Split at ``;`` outside double quotes."""
+    if '"' not in text:
+        return text.split(";")
+    parts: list[str] = []
+    start = 0
+    in_quote = escaped = False
+    for i, ch in enumerate(text):
+        if in_quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_quote = False
+        elif ch == '"':
+            in_quote = True
+        elif ch == ";":
+            parts.append(text[start:i])
+            start = i + 1
+    if in_quote:
+        raise SipParseError(f"unterminated quoted string in parameters {text!r}")
+    parts.append(text[start:])
+    return parts
 
 
 def parse_params(text: str, where: str) -> Params:
-    """Parse ``;name=value;flag`` (text without the leading ``;``) into ordered pairs."""
-    params: list[tuple[str, str | None]] = []
+    """Parse header parameters ``;name=value;flag`` (text without the leading ``;``).
+
+    s25.1 ``*( SEMI generic-param )``: LWS is allowed around ``;`` and ``=`` (RFC 4475
+    s3.1.1.1 ``wsinv``), names are tokens, values tokens, hosts or quoted strings (kept with
+    their quotes). Empty parameters (``;;``) are rejected (RFC 4475 s3.1.2.1 ``badinv01``).
+    """
     if not text:
         return ()
-    for part in text.split(";"):
-        part = part.strip()
-        if not part:
-            raise SipParseError(f"empty parameter in {where}")
+    params: list[tuple[str, str | None]] = []
+    for part in _split_semis(text):
         name, sep, value = part.partition("=")
-        name = name.strip()
-        if not name or not _PARAM_CHARS.match(name):
+        name = name.strip(" \t")
+        if not name:
+            raise SipParseError(f"empty parameter in {where}")
+        if not _TOKEN.fullmatch(name):
             raise SipParseError(f"bad parameter name {name!r} in {where}")
-        params.append((name, value.strip() if sep else None))
+        if not sep:
+            params.append((name, None))
+            continue
+        value = value.strip(" \t")
+        if value and not (_GEN_VALUE.fullmatch(value) or _QUOTED.fullmatch(value)):
+            raise SipParseError(f"bad value {value!r} for parameter {name!r} in {where}")
+        params.append((name, value))
+    return tuple(params)
+
+
+def _parse_uri_params(text: str, where: str) -> Params:
+    """``uri-parameters`` (s19.1.1): ``;pname[=pvalue]`` with paramchar only, no LWS."""
+    params: list[tuple[str, str | None]] = []
+    for part in text.split(";"):
+        name, sep, value = part.partition("=")
+        if not name:
+            raise SipParseError(f"empty parameter in {where}")
+        if not _PARAMCHARS.fullmatch(name):
+            raise SipParseError(f"bad parameter name {name!r} in {where}")
+        if sep and value and not _PARAMCHARS.fullmatch(value):
+            raise SipParseError(f"bad value {value!r} for parameter {name!r} in {where}")
+        params.append((name, value if sep else None))
     return tuple(params)
 
 
@@ -59,6 +134,12 @@ def set_param(params: Params, name: str, value: str | None) -> Params:
     return tuple((k, value) if k.lower() == lname else (k, v) for k, v in params)
 
 
+def unescape(text: str) -> str:
+    """Expand ``% HEX HEX`` escapes (s19.1.2, RFC 3986 s2.1), once and not recursively:
+    ``v%61lue%25%34%31`` is ``value%41`` (RFC 4475 s3.1.1.3). Invalid escapes stay as they are."""
+    return unquote(text, errors="surrogateescape") if "%" in text else text
+
+
 @dataclass(frozen=True)
 class SipUri:
     """A SIP/SIPS URI, or any other absolute URI kept opaque (``tel:``, ``mailto:``...)."""
@@ -74,58 +155,66 @@ class SipUri:
 
     @classmethod
     def parse(cls, text: str) -> "SipUri":
-        text = text.strip()
+        text = text.strip(" \t\r\n")
         m = _SCHEME.match(text)
         if not m:
-            raise SipParseError(f"URI {text!r} has no scheme")
-        scheme, rest = m.group(1), m.group(2)
-        if scheme.lower() not in ("sip", "sips"):
-            if not rest or any(c in rest for c in " \t\r\n<>\""):
-                raise SipParseError(f"malformed URI {text!r}")
+            raise SipParseError(f"URI {text[:80]!r} has no scheme")
+        scheme = text[: m.end() - 1]
+        rest = text[m.end() :]
+        lscheme = scheme.lower()
+        if lscheme != "sip" and lscheme != "sips":
+            if not _OPAQUE.fullmatch(rest):
+                raise SipParseError(f"malformed URI {text[:80]!r}")
             return cls(scheme=scheme, opaque=rest)
-        rest, _, headers = rest.partition("?")
-        userinfo, at, hostpart = rest.rpartition("@")
+        if not _SIP_CHARS.fullmatch(rest):
+            raise SipParseError(f"bad character in URI {text[:80]!r}")
         user = password = None
-        if at:
-            if not userinfo:
-                raise SipParseError(f"empty user part in URI {text!r}")
-            user, colon, pw = userinfo.partition(":")
+        at = rest.find("@")
+        if at >= 0:
+            user, colon, pw = rest[:at].partition(":")
+            if not user:
+                raise SipParseError(f"empty user part in URI {text[:80]!r}")
+            if not _USER.fullmatch(user) or (colon and not _PASSWORD.fullmatch(pw)):
+                raise SipParseError(f"bad character in the user part of URI {text[:80]!r}")
             password = pw if colon else None
-            if not _USER_CHARS.match(user) or (password is not None and not _USER_CHARS.match(password)):
-                raise SipParseError(f"bad character in the user part of URI {text!r}")
-        hostport, _, param_text = hostpart.partition(";")
-        hm = _HOSTPORT.match(hostport)
+            rest = rest[at + 1 :]
+        rest, question, headers = rest.partition("?")
+        if question and not _URI_HEADERS.fullmatch(headers):
+            raise SipParseError(f"bad headers part in URI {text[:80]!r}")
+        hostport, semi, param_text = rest.partition(";")
+        hm = _HOSTPORT.fullmatch(hostport)
         if not hm:
-            raise SipParseError(f"bad host {hostport!r} in URI {text!r}")
-        port = int(hm.group(2)) if hm.group(2) else None
+            raise SipParseError(f"bad host {hostport[:80]!r} in URI {text[:80]!r}")
+        port_text = hm.group(2)
+        port = int(port_text) if port_text else None
         if port is not None and not 0 < port < 65536:
-            raise SipParseError(f"port {port} out of range in URI {text!r}")
+            raise SipParseError(f"port {port} out of range in URI {text[:80]!r}")
         return cls(
             scheme=scheme,
             host=hm.group(1),
             user=user,
             password=password,
             port=port,
-            params=parse_params(param_text, f"URI {text!r}") if param_text else (),
+            params=_parse_uri_params(param_text, f"URI {text[:80]!r}") if semi else (),
             headers=headers,
         )
 
     def __str__(self) -> str:
-        if self.scheme.lower() not in ("sip", "sips"):
+        scheme = self.scheme.lower()
+        if scheme != "sip" and scheme != "sips":
             return f"{self.scheme}:{self.opaque}"
-        out = [self.scheme, ":"]
+        out = self.scheme + ":"
         if self.user is not None:
-            out.append(self.user)
-            if self.password is not None:
-                out.append(":" + self.password)
-            out.append("@")
-        out.append(self.host)
+            out += self.user if self.password is None else f"{self.user}:{self.password}"
+            out += "@"
+        out += self.host
         if self.port is not None:
-            out.append(f":{self.port}")
-        out.append(format_params(self.params))
+            out += f":{self.port}"
+        if self.params:
+            out += format_params(self.params)
         if self.headers:
-            out.append("?" + self.headers)
-        return "".join(out)
+            out += "?" + self.headers
+        return out
 
     @property
     def is_sip(self) -> bool:
@@ -146,6 +235,11 @@ class SipUri:
     def host_bare(self) -> str:
         """Host without IPv6 brackets, as sockets want it."""
         return self.host[1:-1] if self.host.startswith("[") else self.host
+
+    @property
+    def unescaped_user(self) -> str | None:
+        """The user part with ``%`` escapes expanded (s19.1.2): ``%75se%72`` is ``user``."""
+        return None if self.user is None else unescape(self.user)
 
     def param(self, name: str) -> str | None:
         return get_param(self.params, name)
