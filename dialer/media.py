@@ -4,6 +4,10 @@ The clock keeps fixed deadlines (``start + n * ptime``), so packet spacing does 
 load; at each deadline every active stream's sans-I/O :class:`dialer.rtp.session.RtpSession`
 produces exactly one packet (audio, DTMF or silence). If the loop falls more than
 ``MAX_CATCH_UP`` ticks behind, the schedule is moved forward instead of bursting.
+
+An optional :class:`SendStats` given to the engine records, per stream, the time between two
+successive sends (the packet spacing the far end sees, ideally ``ptime``), and how long each tick
+took; ``bench/`` reads it. Without it the clock does exactly the same work and nothing more.
 """
 
 from __future__ import annotations
@@ -12,7 +16,11 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
+from time import monotonic
 from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 from dialer.errors import TransportError
 
@@ -39,6 +47,56 @@ class MediaSession(Protocol):
     def next_deadline(self) -> float | None: ...
 
     def is_inactive(self, now: float) -> bool: ...
+
+
+class SendStats:
+    """Send-time recorder for the shared clock (measurement only, off by default).
+
+    While :attr:`recording` is true, each send of each stream appends the time since that
+    stream's previous send to :attr:`intervals`, and each tick appends how long sending to every
+    stream took to :attr:`tick_work`. Both are preallocated (``capacity`` and ``tick_capacity``
+    entries) so recording costs a clock read and two stores per packet; what does not fit is
+    counted in :attr:`dropped`. Times are ``time.monotonic`` seconds, the loop's clock.
+    """
+
+    def __init__(self, capacity: int = 1_000_000, tick_capacity: int = 100_000) -> None:
+        self.intervals: NDArray[np.float64] = np.zeros(capacity, dtype=np.float64)
+        self.tick_work: NDArray[np.float64] = np.zeros(tick_capacity, dtype=np.float64)
+        self.count = 0
+        self.tick_count = 0
+        self.dropped = 0
+        self.recording = False
+        self._last: dict[int, float] = {}
+
+    def sent(self, key: int, at: float) -> None:
+        """Stream ``key`` sent a packet at ``at``."""
+        last = self._last.get(key)
+        self._last[key] = at
+        if last is None or not self.recording:
+            return
+        if self.count < len(self.intervals):
+            self.intervals[self.count] = at - last
+            self.count += 1
+        else:
+            self.dropped += 1
+
+    def ticked(self, work: float) -> None:
+        """One tick took ``work`` seconds to send to every stream."""
+        if self.recording and self.tick_count < len(self.tick_work):
+            self.tick_work[self.tick_count] = work
+            self.tick_count += 1
+
+    def forget(self, key: int) -> None:
+        """Stream ``key`` stopped: its next packet (if the key is reused) starts afresh."""
+        self._last.pop(key, None)
+
+    def spacing(self) -> NDArray[np.float64]:
+        """The recorded send intervals, in seconds."""
+        return self.intervals[: self.count]
+
+    def work(self) -> NDArray[np.float64]:
+        """The recorded per-tick send durations, in seconds."""
+        return self.tick_work[: self.tick_count]
 
 
 class _RtpProtocol(asyncio.DatagramProtocol):
@@ -114,9 +172,10 @@ class MediaStream:
 class MediaEngine:
     """Owns the shared packet clock and opens RTP sockets on ``host``."""
 
-    def __init__(self, host: str = "127.0.0.1", ptime: float = PTIME) -> None:
+    def __init__(self, host: str = "127.0.0.1", ptime: float = PTIME, *, stats: SendStats | None = None) -> None:
         self.host = host
         self.ptime = ptime
+        self.stats = stats
         self._active: dict[int, MediaStream] = {}
         self._clock: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -169,6 +228,8 @@ class MediaEngine:
 
     def _deactivate(self, stream: MediaStream) -> None:
         self._active.pop(id(stream), None)
+        if self.stats is not None:
+            self.stats.forget(id(stream))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -184,6 +245,13 @@ class MediaEngine:
             if lag > self.ptime * MAX_CATCH_UP:
                 self.late_ticks += 1
                 deadline = now  # fell far behind: move the schedule rather than burst
-            for stream in list(self._active.values()):
-                stream._tick(now)
+            stats = self.stats
+            if stats is None:
+                for stream in list(self._active.values()):
+                    stream._tick(now)
+            else:
+                for stream in list(self._active.values()):
+                    stream._tick(now)
+                    stats.sent(id(stream), monotonic())
+                stats.ticked(monotonic() - now)
         self._clock = None

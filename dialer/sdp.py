@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal, NamedTuple, cast
 
 from dialer.errors import DialerError
@@ -49,9 +49,12 @@ __all__ = [
 class SdpError(DialerError, ValueError):
     """A session description is malformed. ``line_number`` (1-based) and ``line`` say where."""
 
-    def __init__(self, message: str, line_number: int | None = None, line: str | None = None) -> None:
+    def __init__(
+        self, message: str, line_number: int | None = None, line: str | None = None
+    ) -> None:
         if line_number is not None:
-            message = f"SDP line {line_number} ({line!r}): {message}"
+            shown = line if line is None or len(line) <= 80 else line[:77] + "..."
+            message = f"SDP line {line_number} ({shown!r}): {message}"
         super().__init__(message)
         self.line_number = line_number
         self.line = line
@@ -322,7 +325,9 @@ class MediaDescription:
             channels = match.group(4)
             result.setdefault(
                 pt,
-                RtpMap(match.group(2), int(match.group(3)), None if channels is None else int(channels)),
+                RtpMap(
+                    match.group(2), int(match.group(3)), None if channels is None else int(channels)
+                ),
             )
         return result
 
@@ -371,7 +376,18 @@ class MediaDescription:
 
 
 # RFC 4566 s5: session-level line order (t= is slot 6, r= follows it); unknown letters before a=.
-_SESSION_RANK: Final = {"i": 0, "u": 1, "e": 2, "p": 3, "c": 4, "b": 5, "t": 6, "r": 7, "z": 8, "k": 9}
+_SESSION_RANK: Final = {
+    "i": 0,
+    "u": 1,
+    "e": 2,
+    "p": 3,
+    "c": 4,
+    "b": 5,
+    "t": 6,
+    "r": 7,
+    "z": 8,
+    "k": 9,
+}
 _SESSION_UNKNOWN_RANK: Final = 10
 
 
@@ -618,7 +634,9 @@ def negotiate_answer(offer: SessionDescription, answer: SessionDescription) -> N
             f"the remote party answered our audio stream with a {theirs.media!r} stream"
         )
     if theirs.port == 0:
-        raise SdpNegotiationError("the remote party rejected the audio stream (port 0 in its answer)")
+        raise SdpNegotiationError(
+            "the remote party rejected the audio stream (port 0 in its answer)"
+        )
     if theirs.proto.upper() != _RTP_AVP:
         raise SdpNegotiationError(
             f"the remote party answered with transport {theirs.proto} but we offered {_RTP_AVP} "
@@ -654,7 +672,11 @@ def negotiate_answer(offer: SessionDescription, answer: SessionDescription) -> N
     if any(key[0] == _TELEPHONE_EVENT for key in offered):
         for pt in theirs.payload_types:
             codec = theirs.rtpmap.get(pt)
-            if codec is not None and codec.encoding.upper() == _TELEPHONE_EVENT and codec.clock_rate == clock_rate:
+            if (
+                codec is not None
+                and codec.encoding.upper() == _TELEPHONE_EVENT
+                and codec.clock_rate == clock_rate
+            ):
                 telephone_event_pt = pt
                 break
     our_direction = offer.media_direction(ours)
@@ -664,9 +686,14 @@ def negotiate_answer(offer: SessionDescription, answer: SessionDescription) -> N
         and their_direction in ("sendrecv", "recvonly")
         and not connection.is_hold
     )
-    we_receive = our_direction in ("sendrecv", "recvonly") and their_direction in ("sendrecv", "sendonly")
+    we_receive = our_direction in ("sendrecv", "recvonly") and their_direction in (
+        "sendrecv",
+        "sendonly",
+    )
     direction: Direction = (
-        ("sendrecv" if we_receive else "sendonly") if we_send else ("recvonly" if we_receive else "inactive")
+        ("sendrecv" if we_receive else "sendonly")
+        if we_send
+        else ("recvonly" if we_receive else "inactive")
     )
     return NegotiatedMedia(
         remote_address=(connection.host, theirs.port),
@@ -727,7 +754,9 @@ def build_offer(
         attributes.append(Attribute.rtpmap(pt, STATIC_PAYLOAD_TYPES[pt]))
     if telephone_event_pt is not None:
         if not 96 <= telephone_event_pt <= 127:
-            raise SdpError(f"telephone-event payload type {telephone_event_pt} is not dynamic (96-127)")
+            raise SdpError(
+                f"telephone-event payload type {telephone_event_pt} is not dynamic (96-127)"
+            )
         formats.append(str(telephone_event_pt))
         attributes.append(Attribute.rtpmap(telephone_event_pt, RtpMap("telephone-event", 8000)))
         attributes.append(Attribute.fmtp(telephone_event_pt, "0-16"))
@@ -756,7 +785,11 @@ def build_answer(
     accepted = False
     refusals: list[str] = []
     for media in offer.media:
-        reply = None if accepted or not _active_audio(media) else _answer_stream(offer, media, port, wanted)
+        reply = (
+            None
+            if accepted or not _active_audio(media)
+            else _answer_stream(offer, media, port, wanted)
+        )
         if reply is None:
             if not accepted and _active_audio(media):
                 refusals.append(_describe(media))
@@ -807,4 +840,6 @@ def _answer_stream(
             break
     attributes.append(Attribute.ptime(media.ptime or DEFAULT_PTIME))
     attributes.append(Attribute.direction(_ANSWER_DIRECTION[offer.media_direction(media)]))
-    return MediaDescription("audio", port, media.proto, tuple(formats), attributes=tuple(attributes))
+    return MediaDescription(
+        "audio", port, media.proto, tuple(formats), attributes=tuple(attributes)
+    )

@@ -67,6 +67,10 @@ def _keywords(words: list[str], limit: int = 3) -> str:
     return shown + (", …" if len(words) > limit else "")
 
 
+def _retries(count: int) -> str:
+    return f" (after {count} {'retry' if count == 1 else 'retries'})" if count else ""
+
+
 def _branch_label(variable: str, op: str, value: str | list[str] | None) -> str:
     if op == "equals":
         return f"if {variable} = {value}"
@@ -100,11 +104,11 @@ def block_edges(block: Block) -> list[Edge]:
                     False)
             if block.no_input is not None:
                 add(block.no_input.next, ("no_input", "next"),
-                    f"no input ×{block.no_input.retries + 1}", True)
+                    f"no input{_retries(block.no_input.retries)}", True)
             if block.no_match is not None:
                 what = "invalid key" if isinstance(block, Menu) else "not understood"
                 add(block.no_match.next, ("no_match", "next"),
-                    f"{what} ×{block.no_match.retries + 1}", False)
+                    f"{what}{_retries(block.no_match.retries)}", False)
         case Condition():
             for index, branch in enumerate(block.branches):
                 add(branch.next, ("branches", index, "next"),

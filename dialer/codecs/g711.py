@@ -17,7 +17,7 @@ Static RTP payload types: PCMU is 0 and PCMA is 8 (RFC 3551 s6, Table 4), both 8
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,7 +44,10 @@ def _all_int16_by_uint16_index() -> NDArray[np.int32]:
     return np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.int16).astype(np.int32)
 
 
-def _frozen(table: NDArray[np.generic]) -> NDArray[np.generic]:
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def _frozen(table: NDArray[_Scalar]) -> NDArray[_Scalar]:
     table.flags.writeable = False
     return table
 
@@ -56,7 +59,7 @@ def _build_alaw_encode() -> NDArray[np.uint8]:
     mantissa = np.where(exponent == 0, ix, (ix >> np.maximum(exponent - 1, 0)) & 0x0F)
     code = (exponent << 4) | mantissa
     code = np.where(x >= 0, code | 0x80, code) ^ 0x55
-    return _frozen(code.astype(np.uint8))  # type: ignore[return-value]
+    return _frozen(code.astype(np.uint8))
 
 
 def _build_alaw_decode() -> NDArray[np.int16]:
@@ -67,7 +70,7 @@ def _build_alaw_decode() -> NDArray[np.int16]:
     mantissa = np.where(exponent > 0, mantissa + 16, mantissa)
     mantissa = (mantissa << 4) + 8  # left-justify and add half a quantization step
     mantissa = np.where(exponent > 1, mantissa << np.maximum(exponent - 1, 0), mantissa)
-    return _frozen(np.where(code > 127, mantissa, -mantissa).astype(np.int16))  # type: ignore[return-value]
+    return _frozen(np.where(code > 127, mantissa, -mantissa).astype(np.int16))
 
 
 def _build_ulaw_encode() -> NDArray[np.uint8]:
@@ -77,7 +80,7 @@ def _build_ulaw_encode() -> NDArray[np.uint8]:
     high = 8 - segment
     low = 0x0F - ((absno >> segment) & 0x0F)
     code = (high << 4) | low
-    return _frozen(np.where(x >= 0, code | 0x80, code).astype(np.uint8))  # type: ignore[return-value]
+    return _frozen(np.where(x >= 0, code | 0x80, code).astype(np.uint8))
 
 
 def _build_ulaw_decode() -> NDArray[np.int16]:
@@ -88,7 +91,7 @@ def _build_ulaw_decode() -> NDArray[np.int16]:
     mantissa = complement & 0x0F
     step = 4 << (exponent + 1)
     magnitude = (0x80 << exponent) + step * mantissa + step // 2 - 4 * _ULAW_BIAS
-    return _frozen((sign * magnitude).astype(np.int16))  # type: ignore[return-value]
+    return _frozen((sign * magnitude).astype(np.int16))
 
 
 ALAW_ENCODE: NDArray[np.uint8] = _build_alaw_encode()

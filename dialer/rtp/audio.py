@@ -46,12 +46,15 @@ def load_wav(path: str | os.PathLike[str], *, rate: int = TELEPHONY_RATE) -> NDA
     except (wave.Error, EOFError) as exc:
         raise AudioFormatError(f"{name}: not a PCM WAV file ({exc}); {_CONVERT_HINT}") from exc
     if channels < 1 or source_rate < 1:
-        raise AudioFormatError(f"{name}: invalid WAV header ({channels} channels, {source_rate} Hz)")
+        raise AudioFormatError(
+            f"{name}: invalid WAV header ({channels} channels, {source_rate} Hz)"
+        )
     usable = len(raw) - len(raw) % (width * channels)
     samples = _to_float(raw[:usable], width, name).reshape(-1, channels).mean(axis=1)
     if source_rate != rate:
         samples = resample(samples, source_rate, rate)
-    return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
+    pcm: NDArray[np.int16] = np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
+    return pcm
 
 
 def _to_float(raw: bytes, width: int, name: str) -> NDArray[np.float64]:
@@ -85,7 +88,8 @@ def resample(
     count = len(samples) * target_rate // source_rate
     bandwidth = _ROLLOFF * min(1.0, target_rate / source_rate)  # 2 * cutoff, cycles/sample
     half = math.ceil(_ZERO_CROSSINGS / bandwidth)
-    padded = np.concatenate([np.zeros(half), np.asarray(samples, dtype=np.float64), np.zeros(half + 1)])
+    signal = np.asarray(samples, dtype=np.float64)
+    padded = np.concatenate([np.zeros(half), signal, np.zeros(half + 1)])
     offsets = np.arange(-half + 1, half + 1)
     out = np.empty(count, dtype=np.float64)
     for first in range(0, count, _CHUNK):

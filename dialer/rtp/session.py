@@ -98,6 +98,9 @@ class _Playback:
 class RtpSession:
     """RTP for one call: one codec, an audio payload type and optionally telephone-event.
 
+    ``payload_type`` defaults to the codec's static one; ``telephone_event_payload_type`` is
+    the dynamic number negotiated in SDP for ``telephone-event/8000``, or ``None`` when the
+    far end did not offer it (then digits are neither sent nor decoded from RTP).
     ``rng`` draws the SSRC (when not given) and the random initial sequence number and
     timestamp of RFC 3550 s5.1; pass a seeded :class:`random.Random` in tests.
     """
@@ -106,8 +109,8 @@ class RtpSession:
         self,
         codec: Codec,
         *,
+        telephone_event_payload_type: int | None,
         payload_type: int | None = None,
-        telephone_event_payload_type: int | None = 101,
         ssrc: int | None = None,
         rng: random.Random | None = None,
         ptime_ms: int = 20,

@@ -95,10 +95,12 @@ def _quote(text: str) -> str:
 
 def _check_text(name: str, value: str | None) -> None:
     if value is not None and any(c in value for c in _FORBIDDEN_CHARS):
-        raise AuthError(f"the {name} value contains a line break or NUL, which a header cannot carry")
+        raise AuthError(
+            f"the {name} value contains a line break or NUL, which a header cannot carry"
+        )
 
 
-def _parse_scheme(value: str) -> tuple[str, int]:
+def _parse_scheme(value: str) -> tuple[Literal["Digest"], int]:
     """Split ``Digest realm=...`` into the scheme and the offset of its parameters."""
     pos = len(value) - len(value.lstrip(_WS))
     match = _TOKEN_RE.match(value, pos)
@@ -107,7 +109,9 @@ def _parse_scheme(value: str) -> tuple[str, int]:
     scheme = match.group()
     end = match.end()
     if end < len(value) and value[end] not in _WS:
-        raise AuthError(f"expected a space after the scheme {scheme!r}, got {value[end:end + 20]!r}")
+        raise AuthError(
+            f"expected a space after the scheme {scheme!r}, got {value[end : end + 20]!r}"
+        )
     if scheme.lower() != "digest":
         raise AuthError(
             f"unsupported authentication scheme {scheme!r}: SIP uses Digest (RFC 3261 s22.1)"
@@ -131,7 +135,9 @@ def _parse_params(value: str, pos: int) -> list[tuple[str, str, bool]]:
             break
         match = _TOKEN_RE.match(value, pos)
         if match is None:
-            raise AuthError(f"expected a parameter name at offset {pos}, got {value[pos:pos + 20]!r}")
+            raise AuthError(
+                f"expected a parameter name at offset {pos}, got {value[pos : pos + 20]!r}"
+            )
         name = match.group().lower()
         pos = match.end()
         while pos < n and value[pos] in _WS:
@@ -156,9 +162,7 @@ def _parse_params(value: str, pos: int) -> list[tuple[str, str, bool]]:
         while pos < n and value[pos] in _WS:
             pos += 1
         if pos < n and value[pos] != ",":
-            raise AuthError(
-                f"expected ',' after parameter {name!r}, got {value[pos:pos + 20]!r}"
-            )
+            raise AuthError(f"expected ',' after parameter {name!r}, got {value[pos : pos + 20]!r}")
     return params
 
 
@@ -186,7 +190,9 @@ def _canonical_algorithm(text: str) -> str:
     return _CANONICAL_ALGORITHM.get(text.lower(), text)
 
 
-_CHALLENGE_PARAMS: Final = frozenset({"realm", "nonce", "opaque", "algorithm", "qop", "stale", "domain"})
+_CHALLENGE_PARAMS: Final = frozenset(
+    {"realm", "nonce", "opaque", "algorithm", "qop", "stale", "domain"}
+)
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,9 @@ class Challenge:
         names = [name for name, _ in self.extra]
         for name, value in self.extra:
             if not _is_token(name) or name != name.lower() or name in _CHALLENGE_PARAMS:
-                raise AuthError(f"extra parameter name {name!r} must be a lower-case token that is not a known one")
+                raise AuthError(
+                    f"extra parameter name {name!r} must be a lower-case token, not a known name"
+                )
             _check_text(name, value)
         if len(set(names)) != len(names):
             raise AuthError("an extra parameter appears twice")
@@ -386,7 +394,9 @@ class DigestResponse:
                 raise AuthError(f"malformed {name} {value!r}")
         for name, value in self.extra:
             if not _is_token(name) or name != name.lower() or name in _RESPONSE_PARAMS:
-                raise AuthError(f"extra parameter name {name!r} must be a lower-case token that is not a known one")
+                raise AuthError(
+                    f"extra parameter name {name!r} must be a lower-case token, not a known name"
+                )
             _check_text(name, value)
 
     @classmethod

@@ -78,6 +78,12 @@ class OutboundCall:
     bye_auth_tried: bool = False
     give_up_at: float | None = None  # CANCEL or BYE unanswered by then: end the call anyway
     invite_key: str | None = None
+    # Our 2xx to a re-INVITE, retransmitted until its ACK (s13.3.1.4): bytes, address,
+    # CSeq, next retransmission, interval, when to stop.
+    unacked_2xx: tuple[bytes, tuple[str, int], int] | None = None
+    unacked_2xx_next: float = 0.0
+    unacked_2xx_interval: float = 0.0
+    unacked_2xx_until: float = 0.0
     credentials: Credentials | None = None
     transaction_keys: set[str] = field(default_factory=set)
 

@@ -2,15 +2,29 @@
 
 A message is a frozen :class:`Request` or :class:`Response` holding its start line, an ordered
 :class:`Headers` collection (raw text per header field, unknown headers round-trip unchanged)
-and a body. Typed views (``via``, ``cseq``, ``from_``...) parse the relevant header on access.
-Serialization always writes a correct Content-Length (s20.14).
+and a body. Typed views (``via``, ``cseq``, ``from_``...) parse the relevant header on first
+access and keep the result. Serialization always writes a correct Content-Length (s20.14), in
+place of the received one when there was one.
+
+:func:`parse_message` accepts what RFC 4475 s3.1.1 calls valid and rejects, with a
+:class:`SipParseError` whose ``status_hint`` is the response a server should send, what
+s3.1.2 calls invalid. Where RFC 4475 lets an element choose, the choices are:
+
+* rejected (400): extra SP in the Request-Line (``lwsstart``, ``trws``), a Request-URI with
+  escaped headers (``escruri``), LWS inside ``<>`` (``badaspec``), unquoted non-token display
+  names (``baddn``), an addr-spec with ``?`` (``regbadct``), several Content-Length, Call-ID,
+  CSeq, From, To or Max-Forwards fields (s3.3.8 ``multi01``, s3.3.9 ``mcl01``);
+* accepted: a Date in another time zone (``baddate``: the dialer never reads Date), a
+  Status-Line without the SP before an empty reason phrase (``noreason``), a message with no
+  Content-Length (the body is the rest of the datagram, s18.3), an unknown URI scheme in the
+  Request-URI (416 is for the transaction user to send, s8.2.2.1).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from dialer.errors import SipParseError
 from dialer.sip.headers import (
@@ -19,6 +33,7 @@ from dialer.sip.headers import (
     NameAddr,
     Via,
     canonical_name,
+    header_key,
     is_token,
     split_commas,
 )
@@ -26,6 +41,15 @@ from dialer.sip.uri import SipUri
 
 SIP_VERSION = "SIP/2.0"
 MAX_MESSAGE_SIZE = 65535
+
+# Methods of RFC 3261 and its extensions (3262, 3265/6665, 3311, 3428, 3515, 3903, 6086).
+# A request with another method and a mismatched CSeq gets 501 (RFC 4475 s3.1.2.18).
+KNOWN_METHODS = frozenset(
+    {
+        "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",
+        "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE",
+    }
+)
 
 REASON_PHRASES = {
     100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
@@ -41,7 +65,47 @@ REASON_PHRASES = {
     603: "Decline", 604: "Does Not Exist Anywhere", 606: "Not Acceptable",
 }
 
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_VERSION = re.compile(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+")
+_STATUS = re.compile(r"[0-9]{3}")
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_LINE_BREAK = re.compile(r"\r?\n")
+_FOLD = re.compile(r"[ \t]*\r?\n[ \t]*|\r")
+_LWS = " \t"
+# Headers a message may carry at most once (s20: single-valued; RFC 4475 s3.3.8, s3.3.9).
+_SINGLE = ("call-id", "cseq", "from", "to", "max-forwards", "content-length")
+
+
+_T = TypeVar("_T")
+
+
+class _cached(Generic[_T]):
+    """A typed view computed on first access and stored in the (frozen) instance's __dict__.
+
+    Like :func:`functools.cached_property` without its per-access lock (Python 3.11), which
+    costs more than the parse it saves. Safe because messages are immutable."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, objtype: type | None = None) -> _T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
+        return value
+
+
+def _sanitize(value: str) -> str:
+    """A header value or reason phrase safe on one line: line breaks fold to one SP (s7.3.1)."""
+    if "\n" in value or "\r" in value:
+        return _FOLD.sub(" ", value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -53,6 +117,9 @@ class Headers:
 
     fields: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keys", tuple(header_key(n) for n, _ in self.fields))
+
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.fields)
 
@@ -60,21 +127,30 @@ class Headers:
         return len(self.fields)
 
     def _matches(self, name: str) -> Iterator[str]:
-        want = canonical_name(name).lower()
-        for n, v in self.fields:
-            if canonical_name(n).lower() == want:
+        want = header_key(name)
+        for key, (_, v) in zip(self._keys, self.fields):  # type: ignore[attr-defined]
+            if key == want:
                 yield v
 
     def get(self, name: str) -> str | None:
         """First value of a header, or None."""
-        return next(self._matches(name), None)
+        want = header_key(name)
+        for key, (_, v) in zip(self._keys, self.fields):  # type: ignore[attr-defined]
+            if key == want:
+                return v
+        return None
 
     def get_all(self, name: str) -> list[str]:
         """Every value, list headers split at top-level commas (s7.3.1)."""
         values = list(self._matches(name))
-        if canonical_name(name).lower() in LIST_HEADERS:
+        if header_key(name) in LIST_HEADERS:
             return [part for v in values for part in split_commas(v)]
         return values
+
+    def count(self, name: str) -> int:
+        """How many header fields (lines) carry that name."""
+        want = header_key(name)
+        return sum(1 for key in self._keys if key == want)  # type: ignore[attr-defined]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -86,21 +162,22 @@ class Headers:
         return Headers(((name, value), *self.fields))
 
     def remove(self, name: str) -> "Headers":
-        want = canonical_name(name).lower()
-        return Headers(tuple((n, v) for n, v in self.fields if canonical_name(n).lower() != want))
+        want = header_key(name)
+        keys = self._keys  # type: ignore[attr-defined]
+        return Headers(tuple(f for key, f in zip(keys, self.fields) if key != want))
 
     def set(self, name: str, value: str) -> "Headers":
         """Replace every field of that name by one (at the first one's place, else at the end)."""
-        want = canonical_name(name).lower()
+        want = header_key(name)
         out: list[tuple[str, str]] = []
         placed = False
-        for n, v in self.fields:
-            if canonical_name(n).lower() == want:
+        for key, f in zip(self._keys, self.fields):  # type: ignore[attr-defined]
+            if key == want:
                 if not placed:
                     out.append((name, value))
                     placed = True
             else:
-                out.append((n, v))
+                out.append(f)
         if not placed:
             out.append((name, value))
         return Headers(tuple(out))
@@ -115,50 +192,76 @@ class _Message:
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
 
-    # Typed views on the headers every message has (s8.1.1).
+    # Typed views on the headers every message has (s8.1.1), parsed once and kept.
     @property
     def call_id(self) -> str:
         return self._required("Call-ID")
 
-    @property
+    @_cached
     def cseq(self) -> CSeq:
         return CSeq.parse(self._required("CSeq"))
 
-    @property
+    @_cached
     def from_(self) -> NameAddr:
         return NameAddr.parse(self._required("From"))
 
-    @property
+    @_cached
     def to(self) -> NameAddr:
         return NameAddr.parse(self._required("To"))
 
+    @_cached
+    def _vias(self) -> tuple[Via, ...]:
+        return tuple(Via.parse(v) for v in self.headers.get_all("Via"))
+
     @property
     def vias(self) -> list[Via]:
-        return [Via.parse(v) for v in self.headers.get_all("Via")]
+        return list(self._vias)
 
     @property
     def top_via(self) -> Via:
-        values = self.headers.get_all("Via")
-        if not values:
+        vias = self._vias
+        if not vias:
             raise SipParseError("missing Via header")
-        return Via.parse(values[0])
+        return vias[0]
+
+    @_cached
+    def _contacts(self) -> tuple[NameAddr, ...]:
+        return tuple(NameAddr.parse(v) for v in self.headers.get_all("Contact"))
 
     @property
     def contacts(self) -> list[NameAddr]:
-        return [NameAddr.parse(v) for v in self.headers.get_all("Contact")]
+        return list(self._contacts)
+
+    @_cached
+    def _record_route(self) -> tuple[NameAddr, ...]:
+        return tuple(NameAddr.parse(v) for v in self.headers.get_all("Record-Route"))
 
     @property
     def record_route(self) -> list[NameAddr]:
-        return [NameAddr.parse(v) for v in self.headers.get_all("Record-Route")]
+        return list(self._record_route)
+
+    @_cached
+    def _routes(self) -> tuple[NameAddr, ...]:
+        return tuple(NameAddr.parse(v) for v in self.headers.get_all("Route"))
 
     @property
     def routes(self) -> list[NameAddr]:
-        return [NameAddr.parse(v) for v in self.headers.get_all("Route")]
+        return list(self._routes)
+
+    @property
+    def max_forwards(self) -> int | None:
+        """Max-Forwards (s20.22), None when absent."""
+        value = self.headers.get("Max-Forwards")
+        if value is None:
+            return None
+        if not _DIGITS.fullmatch(value) or int(value) > 255:
+            raise SipParseError(f"bad Max-Forwards {value[:20]!r}")
+        return int(value)
 
     @property
     def content_type(self) -> str | None:
         value = self.headers.get("Content-Type")
-        return value.split(";")[0].strip().lower() if value else None
+        return value.split(";")[0].strip(_LWS).lower() if value else None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -170,10 +273,20 @@ class _Message:
         return value
 
     def _serialize(self, start_line: str) -> bytes:
+        length = str(len(self.body))
         lines = [start_line]
-        lines.extend(f"{n}: {v}" for n, v in self.headers.remove("Content-Length"))
-        lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
+        wrote_length = False
+        for key, (name, value) in zip(self.headers._keys, self.headers.fields):  # type: ignore[attr-defined]
+            if key == "content-length":
+                if not wrote_length:
+                    lines.append(f"{name}: {length}")
+                    wrote_length = True
+            else:
+                lines.append(f"{name}: {_sanitize(value)}")
+        if not wrote_length:
+            lines.append(f"Content-Length: {length}")
+        lines.append("\r\n")
+        return "\r\n".join(lines).encode("utf-8") + self.body
 
 
 @dataclass(frozen=True)
@@ -194,7 +307,7 @@ class Response(_Message):
     reason: str = "OK"
 
     def __bytes__(self) -> bytes:
-        return self._serialize(f"{SIP_VERSION} {self.status} {self.reason}")
+        return self._serialize(f"{SIP_VERSION} {self.status} {_sanitize(self.reason)}")
 
     @property
     def is_provisional(self) -> bool:
@@ -216,22 +329,72 @@ def reason_phrase(status: int) -> str:
 
 
 def _split_head_body(data: bytes) -> tuple[bytes, bytes]:
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        idx = data.find(sep)
-        if idx >= 0:
-            return data[:idx], data[idx + len(sep) :]
-    return data, b""
+    """Head and body around the first empty line (s7: CRLF CRLF; bare LF tolerated)."""
+    crlf = data.find(b"\r\n\r\n")
+    lf = data.find(b"\n\n")
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        end = lf - 1 if lf > 0 and data[lf - 1] == 0x0D else lf  # CRLF LF ends the head too
+        return data[:end], data[lf + 2 :]
+    if crlf >= 0:
+        return data[:crlf], data[crlf + 4 :]
+    if data.endswith(b"\n"):
+        # No empty line, but the last header line is complete: a message with no body.
+        return data.rstrip(b"\r\n"), b""
+    raise SipParseError("message head is not terminated by an empty line")
 
 
-def _unfold(head: str) -> list[str]:
-    """Split the head into lines, joining continuation lines (s7.3.1 header folding)."""
-    lines: list[str] = []
-    for raw in re.split(r"\r\n|\n", head):
-        if raw[:1] in (" ", "\t") and lines:
-            lines[-1] = lines[-1].rstrip() + " " + raw.strip()
-        else:
-            lines.append(raw)
-    return lines
+def _header_lines(head: str) -> tuple[str, list[tuple[str, str]]]:
+    """Start line and ``(name, value)`` pairs, folded lines joined (s7.3.1)."""
+    lines = _LINE_BREAK.split(head)
+    start = lines[0]
+    pairs: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t"):
+            if not pairs:
+                raise SipParseError("the first header line is a continuation line")
+            # s7.3.1: the line break and the leading whitespace count as a single SP.
+            name, value = pairs[-1]
+            extra = line.strip(_LWS)
+            if extra:
+                pairs[-1] = (name, f"{value} {extra}" if value else extra)
+            continue
+        name, colon, value = line.partition(":")
+        name = name.rstrip(_LWS)
+        if not colon or not _HEADER_NAME.fullmatch(name):
+            raise SipParseError(f"malformed header line {line[:80]!r}")
+        pairs.append((name, value.strip(_LWS)))
+    return start, pairs
+
+
+def _start_line(start: str, headers: Headers, body: bytes) -> Message:
+    if start[:4].upper() == "SIP/":
+        # Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (s7.2)
+        version, _, rest = start.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not _VERSION.fullmatch(version):
+            raise SipParseError(f"malformed status line {start[:80]!r}")
+        if version.upper() != SIP_VERSION:
+            raise SipParseError(f"unsupported SIP version {version!r}", status_hint=505)
+        if not _STATUS.fullmatch(code) or not 100 <= int(code) <= 699:
+            # RFC 4475 s3.1.2.19 bigcode: out-of-range codes are dropped.
+            raise SipParseError(f"bad status code in {start[:80]!r}")
+        return Response(headers=headers, body=body, status=int(code), reason=reason)
+    # Request-Line = Method SP Request-URI SP SIP-Version (s7.1): single SPs, nothing else.
+    parts = start.split(" ")
+    if len(parts) != 3 or not all(parts):
+        raise SipParseError(f"malformed request line {start[:80]!r}")
+    method, uri_text, version = parts
+    if not is_token(method):
+        raise SipParseError(f"bad method {method[:40]!r}")
+    if version.upper() != SIP_VERSION:
+        if _VERSION.fullmatch(version):
+            raise SipParseError(f"unsupported SIP version {version!r}", status_hint=505)
+        raise SipParseError(f"malformed request line {start[:80]!r}")
+    uri = SipUri.parse(uri_text)
+    if uri.headers:
+        # RFC 4475 s3.1.2.11 escruri; s19.1.1 allows no headers in a Request-URI.
+        raise SipParseError(f"Request-URI {uri_text[:80]!r} has headers")
+    return Request(headers=headers, body=body, method=method, uri=uri)
 
 
 def parse_message(data: bytes) -> Message:
@@ -250,68 +413,52 @@ def parse_message(data: bytes) -> Message:
         head = head_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SipParseError(f"message head is not UTF-8 (byte {exc.start})") from exc
-    lines = _unfold(head)
-    start, header_lines = lines[0], lines[1:]
-    pairs: list[tuple[str, str]] = []
-    for line in header_lines:
-        if not line.strip():
-            continue
-        name, colon, value = line.partition(":")
-        name = name.strip()
-        if not colon or not _HEADER_NAME.match(name):
-            raise SipParseError(f"malformed header line {line[:80]!r}")
-        pairs.append((name, value.strip()))
+    if "\r" in head.replace("\r\n", ""):
+        raise SipParseError("bare CR in the message head")
+    start, pairs = _header_lines(head)
     headers = Headers(tuple(pairs))
+    keys: tuple[str, ...] = headers._keys  # type: ignore[attr-defined]
+    for single in _SINGLE:
+        if keys.count(single) > 1:
+            raise SipParseError(f"more than one {canonical_name(single)} header")
 
     length_text = headers.get("Content-Length")
     if length_text is not None:
-        if not length_text.isdigit():
-            raise SipParseError(f"bad Content-Length {length_text!r}")
+        if not _DIGITS.fullmatch(length_text):
+            # RFC 4475 s3.1.2.3 ncl: negative or non-numeric lengths cannot frame the body.
+            raise SipParseError(f"bad Content-Length {length_text[:20]!r}")
         length = int(length_text)
         if length > len(body):
+            # RFC 4475 s3.1.2.2 clerr: on UDP a longer Content-Length is an error.
             raise SipParseError(f"Content-Length {length} exceeds the {len(body)} body bytes received")
         body = body[:length]
 
-    message: Message
-    if start.startswith("SIP/"):
-        parts = start.split(" ", 2)
-        if len(parts) < 2 or not re.fullmatch(r"\d{3}", parts[1]):
-            raise SipParseError(f"malformed status line {start[:80]!r}")
-        if parts[0].upper() != SIP_VERSION:
-            raise SipParseError(f"unsupported SIP version {parts[0]!r}", status_hint=505)
-        status = int(parts[1])
-        if not 100 <= status <= 699:
-            raise SipParseError(f"status code {status} out of range")
-        message = Response(headers=headers, body=body, status=status, reason=parts[2].strip() if len(parts) > 2 else "")
-    else:
-        parts = start.split()
-        if len(parts) != 3:
-            raise SipParseError(f"malformed request line {start[:80]!r}")
-        method, uri_text, version = parts
-        if not is_token(method):
-            raise SipParseError(f"bad method {method!r}")
-        if version.upper() != SIP_VERSION:
-            raise SipParseError(f"unsupported SIP version {version!r}", status_hint=505)
-        uri = SipUri.parse(uri_text)
-        message = Request(headers=headers, body=body, method=method, uri=uri)
-
+    message = _start_line(start, headers, body)
     _check_mandatory(message)
     return message
 
 
 def _check_mandatory(message: Message) -> None:
-    """The headers transactions and dialogs depend on must be present and well formed (s8.1.1)."""
-    message.call_id
+    """The headers transactions and dialogs depend on must be present and well formed (s8.1.1).
+
+    Parsing them here also fills the typed views, so later access costs nothing.
+    """
+    call_id = message.call_id
+    if not call_id or any(c in call_id for c in " \t"):
+        raise SipParseError(f"bad Call-ID {call_id[:80]!r}")
     cseq = message.cseq
     message.from_
     message.to
-    vias = message.vias
-    if not vias:
+    if not message._vias:
         raise SipParseError("missing Via header")
     if isinstance(message, Request) and cseq.method != message.method:
-        raise SipParseError(f"CSeq method {cseq.method!r} does not match request method {message.method!r}")
-    mf = message.headers.get("Max-Forwards")
-    if mf is not None and not (mf.isdigit() and int(mf) <= 255):
-        raise SipParseError(f"bad Max-Forwards {mf!r}")
-    for value in message.headers.get_all("Contact"):
-        NameAddr.parse(value)
+        # RFC 4475 s3.1.2.17 mismatch01 (400) and s3.1.2.18 mismatch02 (501 for a new method).
+        hint = 400 if message.method in KNOWN_METHODS else 501
+        raise SipParseError(
+            f"CSeq method {cseq.method!r} does not match request method {message.method!r}",
+            status_hint=hint,
+        )
+    message.max_forwards
+    message._contacts
+    message._record_route
+    message._routes

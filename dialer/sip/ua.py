@@ -39,6 +39,7 @@ from dialer.sip.transaction import (
     StrayResponse,
     TransactionLayer,
     TransactionTimeout,
+    response_destination,
 )
 from dialer.sip.uri import SipUri
 
@@ -239,6 +240,8 @@ class UserAgent:
                 deadlines.append(call.answered_at + call.max_duration)
             if call.give_up_at is not None:
                 deadlines.append(call.give_up_at)
+            if call.unacked_2xx is not None:
+                deadlines.append(call.unacked_2xx_next)
         deadlines.extend(reg.next_deadline() for reg in self.registrations)
         present = [d for d in deadlines if d is not None]
         return min(present) if present else None
@@ -411,9 +414,12 @@ class UserAgent:
     # ------------------------------------------------------------------ requests from the network
     def _on_request(self, request: Request, now: float) -> None:
         method = request.method
-        if method == "ACK":
-            return  # ACK for a 2xx we sent (re-INVITE) needs nothing more
         call = self.calls.get(request.call_id)
+        if method == "ACK":
+            # The ACK for our 2xx to a re-INVITE: stop retransmitting it (s13.3.1.4).
+            if call is not None and call.unacked_2xx is not None and request.cseq.seq == call.unacked_2xx[2]:
+                call.unacked_2xx = None
+            return
         dialog = call.dialog if call is not None else None
         matches = (
             dialog is not None
@@ -443,8 +449,15 @@ class UserAgent:
                           status=call.final_status, message="", hangup_by=HangupBy.REMOTE)
         elif method in ("INVITE", "UPDATE"):
             # Session refresh or hold: we keep our session as it is and answer with it (RFC 3264 s8).
-            self._respond(request, 200, now, to_tag=dialog.local_tag, contact=call.local_contact,
-                          body=call.local_sdp, content_type=SDP)
+            response = build_response(request, 200, to_tag=dialog.local_tag, contact=call.local_contact,
+                                      body=call.local_sdp, content_type=SDP)
+            self.transactions.send_response(response, now)
+            if method == "INVITE":
+                t = self.config.timers
+                call.unacked_2xx = (bytes(response), response_destination(response.top_via), request.cseq.seq)
+                call.unacked_2xx_interval = t.t1
+                call.unacked_2xx_next = now + t.t1
+                call.unacked_2xx_until = now + t.timer_h
         elif method == "INFO":
             digit = _dtmf_from_info(request)
             self._respond(request, 200, now, to_tag=dialog.local_tag)
@@ -473,6 +486,16 @@ class UserAgent:
             and now >= call.answered_at + call.max_duration
         ):
             self.hangup(call.call_id, now, reason=EndReason.MAX_DURATION)
+        if call.unacked_2xx is not None and now >= call.unacked_2xx_next:
+            if now >= call.unacked_2xx_until:
+                # s13.3.1.4: no ACK for 64*T1: the dialog stands but the session SHOULD end (BYE).
+                call.unacked_2xx = None
+                self.hangup(call.call_id, now, reason=EndReason.NO_RESPONSE,
+                            message="The far end never acknowledged our answer to its re-INVITE.")
+            else:
+                self.transactions.send_stateless(call.unacked_2xx[0], call.unacked_2xx[1], now)
+                call.unacked_2xx_interval = min(2 * call.unacked_2xx_interval, self.config.timers.t2)
+                call.unacked_2xx_next = now + call.unacked_2xx_interval
         if call.give_up_at is not None and now >= call.give_up_at:
             if call.state is CallState.TERMINATING:
                 self._end_after_bye(call, now)

@@ -32,7 +32,14 @@ _USER = re.compile(r"[A-Za-z0-9\-_.!~*'()%&=+$,;?/]+")  # unreserved / escaped /
 _PASSWORD = re.compile(r"[A-Za-z0-9\-_.!~*'()%&=+$,]*")
 _HOSTPORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%]+)(?::([0-9]{1,5}))?")
 _PARAMCHARS = re.compile(r"[A-Za-z0-9\-_.!~*'()%\[\]/:&+$]+")  # paramchar (s25.1)
-_URI_HEADERS = re.compile(r"[A-Za-z0-9\-_.!~*'()%\[\]/?:+$=&]*")  # hname "=" hvalue *("&" ...)
+# The whole SIP-URI / SIPS-URI after the scheme (s19.1.1, s25.1): userinfo up to the first
+# "@", hostport, uri-parameters (checked one by one afterwards), headers.
+_SIP_URI = re.compile(
+    r"(?:([A-Za-z0-9\-_.!~*'()%&=+$,;?/]+)(?::([A-Za-z0-9\-_.!~*'()%&=+$,]*))?@)?"
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%]+)(?::([0-9]{1,5}))?"
+    r"((?:;[A-Za-z0-9\-_.!~*'()%\[\]/:&+$=]*)*)"
+    r"(?:\?([A-Za-z0-9\-_.!~*'()%\[\]/?:+$=&]*))?"
+)
 _OPAQUE = re.compile(r'[^\x00-\x20\x7f<>"]+')
 
 # Header (not URI) parameters, s25.1 generic-param: token [ EQUAL gen-value ].
@@ -134,6 +141,25 @@ def set_param(params: Params, name: str, value: str | None) -> Params:
     return tuple((k, value) if k.lower() == lname else (k, v) for k, v in params)
 
 
+def _sip_uri_error(text: str, rest: str) -> str:
+    """Say which part of a SIP URI that did not match is wrong."""
+    shown = repr(text[:80])
+    if not _SIP_CHARS.fullmatch(rest):
+        return f"bad character in URI {shown}"
+    at = rest.find("@")
+    if at == 0:
+        return f"empty user part in URI {shown}"
+    if at > 0:
+        user, colon, pw = rest[:at].partition(":")
+        if not _USER.fullmatch(user) or (colon and not _PASSWORD.fullmatch(pw)):
+            return f"bad character in the user part of URI {shown}"
+        rest = rest[at + 1 :]
+    hostport = rest.partition("?")[0].partition(";")[0]
+    if not _HOSTPORT.fullmatch(hostport):
+        return f"bad host {hostport[:80]!r} in URI {shown}"
+    return f"malformed URI {shown}"
+
+
 def unescape(text: str) -> str:
     """Expand ``% HEX HEX`` escapes (s19.1.2, RFC 3986 s2.1), once and not recursively:
     ``v%61lue%25%34%31`` is ``value%41`` (RFC 4475 s3.1.1.3). Invalid escapes stay as they are."""
@@ -166,37 +192,23 @@ class SipUri:
             if not _OPAQUE.fullmatch(rest):
                 raise SipParseError(f"malformed URI {text[:80]!r}")
             return cls(scheme=scheme, opaque=rest)
-        if not _SIP_CHARS.fullmatch(rest):
-            raise SipParseError(f"bad character in URI {text[:80]!r}")
-        user = password = None
-        at = rest.find("@")
-        if at >= 0:
-            user, colon, pw = rest[:at].partition(":")
-            if not user:
-                raise SipParseError(f"empty user part in URI {text[:80]!r}")
-            if not _USER.fullmatch(user) or (colon and not _PASSWORD.fullmatch(pw)):
-                raise SipParseError(f"bad character in the user part of URI {text[:80]!r}")
-            password = pw if colon else None
-            rest = rest[at + 1 :]
-        rest, question, headers = rest.partition("?")
-        if question and not _URI_HEADERS.fullmatch(headers):
-            raise SipParseError(f"bad headers part in URI {text[:80]!r}")
-        hostport, semi, param_text = rest.partition(";")
-        hm = _HOSTPORT.fullmatch(hostport)
-        if not hm:
-            raise SipParseError(f"bad host {hostport[:80]!r} in URI {text[:80]!r}")
-        port_text = hm.group(2)
-        port = int(port_text) if port_text else None
-        if port is not None and not 0 < port < 65536:
-            raise SipParseError(f"port {port} out of range in URI {text[:80]!r}")
+        m = _SIP_URI.fullmatch(rest)
+        if not m:
+            raise SipParseError(_sip_uri_error(text, rest))
+        user, password, host, port_text, param_text, headers = m.groups()
+        port = None
+        if port_text:
+            port = int(port_text)
+            if not 0 < port < 65536:
+                raise SipParseError(f"port {port} out of range in URI {text[:80]!r}")
         return cls(
             scheme=scheme,
-            host=hm.group(1),
+            host=host,
             user=user,
             password=password,
             port=port,
-            params=_parse_uri_params(param_text, f"URI {text[:80]!r}") if semi else (),
-            headers=headers,
+            params=_parse_uri_params(param_text[1:], f"URI {text[:80]!r}") if param_text else (),
+            headers=headers or "",
         )
 
     def __str__(self) -> str:

@@ -1,8 +1,10 @@
-"""HTTP Digest for SIP (dialer.sip.auth): RFC known answers, client against server, parser properties."""
+"""HTTP Digest for SIP (dialer.sip.auth): RFC known answers, client vs server, parser properties."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -52,18 +54,27 @@ RFC7616_SHA256_AUTHORIZATION = (
     'Digest username="Mufasa",\n       realm="http-auth@example.org",\n'
     '       uri="/dir/index.html",\n       algorithm=SHA-256,\n'
     f'       nonce="{RFC7616_NONCE}",\n       nc=00000001,\n       cnonce="{RFC7616_CNONCE}",\n'
-    '       qop=auth,\n'
+    "       qop=auth,\n"
     '       response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",\n'
     f'       opaque="{RFC7616_OPAQUE}"'
 )
 
 # Challenges as real SIP servers send them.
-ASTERISK_CHALLENGE = 'Digest realm="asterisk",nonce="1700000000/9b1bc1d1c0f13f7e8ac7a1a8e5b6f2c0",opaque="3b4e2a1c7d9f0e11",algorithm=md5,qop="auth"'
-KAMAILIO_CHALLENGE = 'Digest realm="127.0.0.1", nonce="ZWZkNWQ3YjAAAAAAAAA8qvF0n0Bn0dcIg8D9mBx7XA=="'
-FREESWITCH_CHALLENGE = 'Digest realm="pbx.example.com", nonce="5b3f2a58-5d7f-4b2e-9a3b-0f6f8e1c2d3a", algorithm=MD5, qop="auth"'
+# Asterisk packs the parameters without spaces and spells the algorithm in lower case.
+ASTERISK_CHALLENGE = (
+    'Digest realm="asterisk",nonce="1700000000/9b1bc1d1c0f13f7e8ac7a1a8e5b6f2c0",'
+    'opaque="3b4e2a1c7d9f0e11",algorithm=md5,qop="auth"'
+)
+KAMAILIO_CHALLENGE = (
+    'Digest realm="127.0.0.1", nonce="ZWZkNWQ3YjAAAAAAAAA8qvF0n0Bn0dcIg8D9mBx7XA=="'
+)
+FREESWITCH_CHALLENGE = (
+    'Digest realm="pbx.example.com", nonce="5b3f2a58-5d7f-4b2e-9a3b-0f6f8e1c2d3a", '
+    'algorithm=MD5, qop="auth"'
+)
 
 
-def fixed_cnonce(value: str):  # type: ignore[no-untyped-def]
+def fixed_cnonce(value: str) -> Callable[[], str]:
     return lambda: value
 
 
@@ -71,8 +82,12 @@ def fixed_cnonce(value: str):  # type: ignore[no-untyped-def]
 
 
 def test_rfc2617_example_response() -> None:
-    client = DigestClient(Credentials("Mufasa", "Circle Of Life"), cnonce_factory=fixed_cnonce("0a4f113b"))
-    answer = DigestResponse.parse(client.authorize(Challenge.parse(RFC2617_CHALLENGE), "GET", "/dir/index.html"))
+    client = DigestClient(
+        Credentials("Mufasa", "Circle Of Life"), cnonce_factory=fixed_cnonce("0a4f113b")
+    )
+    answer = DigestResponse.parse(
+        client.authorize(Challenge.parse(RFC2617_CHALLENGE), "GET", "/dir/index.html")
+    )
     assert answer.response == "6629fae49393a05397450978507c4ef1"
     assert (answer.qop, answer.nc, answer.cnonce) == ("auth", "00000001", "0a4f113b")
     assert answer.opaque == "5ccc069c403ebaf9f0171e9517f40e41"
@@ -90,13 +105,18 @@ def test_rfc2617_example_authorization_verifies() -> None:
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (RFC7616_SHA256_CHALLENGE, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
+        (
+            RFC7616_SHA256_CHALLENGE,
+            "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",
+        ),
         (RFC7616_MD5_CHALLENGE, "8ca523f5e9506fed4657c9700eebdbec"),
     ],
 )
 def test_rfc7616_examples(header: str, expected: str) -> None:
     challenge = Challenge.parse(header)
-    client = DigestClient(Credentials("Mufasa", "Circle of Life"), cnonce_factory=fixed_cnonce(RFC7616_CNONCE))
+    client = DigestClient(
+        Credentials("Mufasa", "Circle of Life"), cnonce_factory=fixed_cnonce(RFC7616_CNONCE)
+    )
     answer = client.respond(challenge, "GET", "/dir/index.html")
     assert answer.response == expected
     assert answer.nc == "00000001"
@@ -195,14 +215,18 @@ def test_auth_int_when_it_is_the_only_qop() -> None:
 
 def test_qop_auth_preferred_over_auth_int() -> None:
     client = DigestClient(Credentials("bob", "pw"))
-    answer = client.respond(Challenge("r", "n", qop=("auth-int", "auth")), "INVITE", "sip:x@y", b"body")
+    answer = client.respond(
+        Challenge("r", "n", qop=("auth-int", "auth")), "INVITE", "sip:x@y", b"body"
+    )
     assert answer.qop == "auth"
 
 
 @pytest.mark.parametrize("algorithm", ["MD5-sess", "SHA-256-sess"])
 def test_session_algorithms_verify(algorithm: str) -> None:
     client = DigestClient(Credentials("bob", "pw"))
-    answer = client.respond(Challenge("r", "n", algorithm=algorithm, qop=("auth",)), "BYE", "sip:x@y")
+    answer = client.respond(
+        Challenge("r", "n", algorithm=algorithm, qop=("auth",)), "BYE", "sip:x@y"
+    )
     assert answer.algorithm == algorithm
     assert verify(answer, "pw", "BYE")
     assert not verify(answer, "nope", "BYE")
@@ -211,7 +235,9 @@ def test_session_algorithms_verify(algorithm: str) -> None:
 def test_unsupported_challenge_cannot_be_answered() -> None:
     client = DigestClient(Credentials("bob", "pw"))
     with pytest.raises(AuthError, match="SHA-512-256"):
-        client.respond(Challenge("r", "n", algorithm="SHA-512-256", qop=("auth",)), "INVITE", "sip:x@y")
+        client.respond(
+            Challenge("r", "n", algorithm="SHA-512-256", qop=("auth",)), "INVITE", "sip:x@y"
+        )
     with pytest.raises(AuthError, match="qop"):
         client.respond(Challenge("r", "n", qop=("auth-conf",)), "INVITE", "sip:x@y")
     with pytest.raises(AuthError):
@@ -234,7 +260,9 @@ def test_strongest_algorithm_wins_per_realm() -> None:
     offered = [
         Challenge.parse('Digest realm="sip.example.com", nonce="a", algorithm=MD5, qop="auth"'),
         Challenge.parse('Digest realm="sip.example.com", nonce="b", algorithm=SHA-256, qop="auth"'),
-        Challenge.parse('Digest realm="sip.example.com", nonce="c", algorithm=SHA-512-256, qop="auth"'),
+        Challenge.parse(
+            'Digest realm="sip.example.com", nonce="c", algorithm=SHA-512-256, qop="auth"'
+        ),
         Challenge.parse('Digest realm="proxy.example.net", nonce="d", qop="auth"'),
     ]
     chosen = select_challenges(offered)
@@ -245,7 +273,7 @@ def test_strongest_algorithm_wins_per_realm() -> None:
 
 
 def test_realm_with_nothing_supported_is_an_error() -> None:
-    with pytest.raises(AuthError, match="realm 'x'.*SHA-512-256"):
+    with pytest.raises(AuthError, match=r"realm 'x'.*SHA-512-256"):
         select_challenges([Challenge("x", "n", algorithm="SHA-512-256")])
     with pytest.raises(AuthError, match="no Digest challenge"):
         select_challenges([])
@@ -275,7 +303,7 @@ def test_parse_is_case_insensitive_and_tolerant_of_whitespace() -> None:
     challenge = Challenge.parse(
         '  digest   REALM = "sip.example.com" ,NONCE="abc" ,, Algorithm = sha-256 ,'
         ' QOP="Auth , auth-int", Stale=True, Domain="sip:sip.example.com sip:b.example.com",'
-        ' OPAQUE=xyz, userhash=false, charset=UTF-8 '
+        " OPAQUE=xyz, userhash=false, charset=UTF-8 "
     )
     assert challenge == Challenge(
         realm="sip.example.com",
@@ -305,9 +333,19 @@ def test_parse_defaults() -> None:
 
 def test_format_challenge_for_test_peers() -> None:
     text = format_challenge(
-        Challenge(realm="callbot-test", nonce="n0", opaque="op", algorithm="SHA-256", qop=("auth",), stale=True)
+        Challenge(
+            realm="callbot-test",
+            nonce="n0",
+            opaque="op",
+            algorithm="SHA-256",
+            qop=("auth",),
+            stale=True,
+        )
     )
-    assert text == 'Digest realm="callbot-test", nonce="n0", opaque="op", stale=true, algorithm=SHA-256, qop="auth"'
+    assert text == (
+        'Digest realm="callbot-test", nonce="n0", opaque="op", stale=true, '
+        'algorithm=SHA-256, qop="auth"'
+    )
 
 
 @pytest.mark.parametrize(
@@ -358,7 +396,7 @@ def test_authorization_tolerates_quoted_qop_and_keeps_unknown_params() -> None:
 # --- properties ------------------------------------------------------------------------------
 
 _TOKENS = st.from_regex(r"[A-Za-z0-9\-.!%*_+`'~]{1,12}", fullmatch=True)
-_TEXT = st.text(st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=30)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=30)
 _EXTRA_NAMES = _TOKENS.map(str.lower).filter(
     lambda name: name not in {"realm", "nonce", "opaque", "algorithm", "qop", "stale", "domain"}
 )
@@ -381,15 +419,35 @@ def challenges(draw: st.DrawFn) -> Challenge:
 
 @given(st.text(max_size=200))
 def test_challenge_parse_raises_only_auth_error(text: str) -> None:
-    try:
+    with contextlib.suppress(AuthError):
         Challenge.parse(text)
-    except AuthError:
-        pass
 
 
 _HEADERISH = st.lists(
-    st.sampled_from(['Digest ', 'digest', 'realm', 'nonce', 'qop', 'stale', 'algorithm', '=', '"', ",", " ",
-                     "\\", "auth", "true", "MD5", "SHA-256", "x", "\t", "\r\n", "é"]),
+    st.sampled_from(
+        [
+            "Digest ",
+            "digest",
+            "realm",
+            "nonce",
+            "qop",
+            "stale",
+            "algorithm",
+            "=",
+            '"',
+            ",",
+            " ",
+            "\\",
+            "auth",
+            "true",
+            "MD5",
+            "SHA-256",
+            "x",
+            "\t",
+            "\r\n",
+            "é",
+        ]
+    ),
     max_size=30,
 ).map("".join)
 
@@ -410,10 +468,8 @@ def test_format_then_parse_gives_the_same_challenge(challenge: Challenge) -> Non
 
 @given(st.text(max_size=200))
 def test_authorization_parse_raises_only_auth_error(text: str) -> None:
-    try:
+    with contextlib.suppress(AuthError):
         DigestResponse.parse(text)
-    except AuthError:
-        pass
 
 
 @given(
@@ -435,7 +491,9 @@ def test_client_answers_verify_against_the_server_side(
     for count in range(1, uses + 1):
         value = client.authorize(challenge, method, uri)
         answer = DigestResponse.parse(value)
-        assert answer.username == username and answer.uri == uri and answer.opaque == challenge.opaque
+        assert (
+            answer.username == username and answer.uri == uri and answer.opaque == challenge.opaque
+        )
         assert verify(answer, password, method)
         if answer.nc is not None:
             assert answer.nc == f"{count:08x}"

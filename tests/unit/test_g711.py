@@ -231,6 +231,6 @@ def test_codec_by_name_unknown() -> None:
 
 def test_encode_rejects_wrong_dtype_and_shape() -> None:
     with pytest.raises(CodecError, match="int16"):
-        PcmuCodec().encode(np.zeros(160, dtype=np.float32))  # type: ignore[arg-type]
+        PcmuCodec().encode(np.zeros(160, dtype=np.float32))
     with pytest.raises(CodecError, match="1-D"):
         PcmaCodec().encode(np.zeros((2, 160), dtype=np.int16))

@@ -309,13 +309,18 @@ def test_long_event_segments_are_one_digit() -> None:
     # whose timestamp is where the first ended, without marker, duration restarting.
     ts = 1000
     segment_1 = [
-        RtpPacket(PT, i, ts, SSRC, bytes(TelephoneEvent(0, duration=min(160 * (i + 1), 0xFFFF))),
-                  marker=i == 0)
+        RtpPacket(
+            PT, i, ts, SSRC, bytes(TelephoneEvent(0, duration=min(160 * (i + 1), 0xFFFF))),
+            marker=i == 0,
+        )
         for i in range(410)
     ]
     ts2 = ts + 0xFFFF
     segment_2 = [
-        RtpPacket(PT, 410 + i, ts2, SSRC, bytes(TelephoneEvent(0, end=i >= 88, duration=160 * min(i + 1, 89))))
+        RtpPacket(
+            PT, 410 + i, ts2, SSRC,
+            bytes(TelephoneEvent(0, end=i >= 88, duration=160 * min(i + 1, 89))),
+        )
         for i in range(91)
     ]
     packets = [(p, i * PTIME) for i, p in enumerate(segment_1 + segment_2)]

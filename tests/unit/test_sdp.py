@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -86,7 +87,7 @@ FREESWITCH_OFFER = crlf(
     "t=0 0",
     "m=audio 26542 RTP/AVP 102 9 0 8 101 13",
     "a=rtpmap:102 opus/48000/2",
-    "a=fmtp:102 useinbandfec=1; maxaveragebitrate=30000; maxplaybackrate=48000; ptime=20; minptime=10; maxptime=40",
+    "a=fmtp:102 useinbandfec=1; maxaveragebitrate=30000; maxplaybackrate=48000; ptime=20; minptime=10; maxptime=40",  # noqa: E501
     "a=rtpmap:9 G722/8000",
     "a=rtpmap:0 PCMU/8000",
     "a=rtpmap:8 PCMA/8000",
@@ -144,7 +145,9 @@ def offer() -> SessionDescription:
     return build_offer("192.0.2.10", 40000, 1234)
 
 
-def answer_with(*media_lines: str, session_c: str | None = "c=IN IP4 203.0.113.5") -> SessionDescription:
+def answer_with(
+    *media_lines: str, session_c: str | None = "c=IN IP4 203.0.113.5"
+) -> SessionDescription:
     lines = ["v=0", "o=- 1 1 IN IP4 203.0.113.5", "s=-"]
     if session_c:
         lines.append(session_c)
@@ -223,7 +226,15 @@ def test_unknown_lines_are_kept_and_round_trip() -> None:
 
 def test_lines_out_of_rfc_order_are_written_in_rfc_order() -> None:
     sdp = parse("v=0\nt=0 0\no=- 1 1 IN IP4 192.0.2.1\nk=prompt\nc=IN IP4 192.0.2.1\ns=x\ni=info\n")
-    assert sdp.lines() == ["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=x", "i=info", "c=IN IP4 192.0.2.1", "t=0 0", "k=prompt"]
+    assert sdp.lines() == [
+        "v=0",
+        "o=- 1 1 IN IP4 192.0.2.1",
+        "s=x",
+        "i=info",
+        "c=IN IP4 192.0.2.1",
+        "t=0 0",
+        "k=prompt",
+    ]
     assert parse(str(sdp)) == sdp
 
 
@@ -266,11 +277,17 @@ def test_non_rtp_media_and_port_counts_are_kept() -> None:
         ("v=0\r\no=- 1 1 IN IP4 x\r\ns=-\r\ns=again\r\n", "a second s= line"),
         ("v=0\r\no=- 1 1 IN IP4 x\r\nv=0\r\n", "a second v= line"),
         ("v=0\r\no=- 1 1 IN IP4 x\r\nc=IN IP4\r\n", "line 3 ('c=IN IP4'): c= needs 3 fields"),
-        ("v=0\r\no=- 1 1 IN IP4 x\r\nm=audio abc RTP/AVP 0\r\n", "line 3 ('m=audio abc RTP/AVP 0'): m= port"),
+        (
+            "v=0\r\no=- 1 1 IN IP4 x\r\nm=audio abc RTP/AVP 0\r\n",
+            "line 3 ('m=audio abc RTP/AVP 0'): m= port",
+        ),
         ("v=0\r\no=- 1 1 IN IP4 x\r\nm=audio 70000 RTP/AVP 0\r\n", "not a port number"),
         ("v=0\r\no=- 1 1 IN IP4 x\r\nm=audio 4000/0 RTP/AVP 0\r\n", "port count"),
         ("v=0\r\no=- 1 1 IN IP4 x\r\nm=audio 4000\r\n", "at least media, port and protocol"),
-        ("v=0\r\no=- 1 1 IN IP4 x\r\na=:x\r\n", "line 3 ('a=:x'): an a= line needs an attribute name"),
+        (
+            "v=0\r\no=- 1 1 IN IP4 x\r\na=:x\r\n",
+            "line 3 ('a=:x'): an a= line needs an attribute name",
+        ),
         ("v=0\r\ns=-\r\nt=0 0\r\n", "no o= line"),
         ("v=0\r\no=- 1 1 IN IP4 x\r\nm=audio 4000 RTP/AVP 0\r\no=- 2 2 IN IP4 y\r\n", "line 4"),
         ("v=0\r\no=- 1 1 IN IP4 x\x00\r\n", "NUL"),
@@ -373,13 +390,24 @@ def test_build_offer_refuses_nonsense(kwargs: dict[str, object], message: str) -
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (ASTERISK_ANSWER, NegotiatedMedia(("203.0.113.20", 17442), "PCMU", 0, 8000, 101, 20, "sendrecv")),
-        (ASTERISK_CHAN_SIP_ANSWER, NegotiatedMedia(("203.0.113.21", 10326), "PCMA", 8, 8000, 101, 20, "sendrecv")),
-        (FREESWITCH_ANSWER, NegotiatedMedia(("198.51.100.7", 24588), "PCMA", 8, 8000, 101, 20, "sendrecv")),
+        (
+            ASTERISK_ANSWER,
+            NegotiatedMedia(("203.0.113.20", 17442), "PCMU", 0, 8000, 101, 20, "sendrecv"),
+        ),
+        (
+            ASTERISK_CHAN_SIP_ANSWER,
+            NegotiatedMedia(("203.0.113.21", 10326), "PCMA", 8, 8000, 101, 20, "sendrecv"),
+        ),
+        (
+            FREESWITCH_ANSWER,
+            NegotiatedMedia(("198.51.100.7", 24588), "PCMA", 8, 8000, 101, 20, "sendrecv"),
+        ),
         (SIPP_ANSWER, NegotiatedMedia(("127.0.0.1", 6000), "PCMU", 0, 8000, None, 20, "sendrecv")),
     ],
 )
-def test_negotiate_real_answers(offer: SessionDescription, body: str, expected: NegotiatedMedia) -> None:
+def test_negotiate_real_answers(
+    offer: SessionDescription, body: str, expected: NegotiatedMedia
+) -> None:
     assert negotiate_answer(offer, parse(body)) == expected
 
 
@@ -394,14 +422,26 @@ def test_static_payload_types_need_no_rtpmap(offer: SessionDescription) -> None:
     assert result.telephone_event_pt is None
 
 
-def test_codec_names_are_case_insensitive_and_dynamic_numbers_allowed(offer: SessionDescription) -> None:
-    result = negotiate_answer(offer, answer_with("m=audio 4000 RTP/AVP 97 96", "a=rtpmap:97 pcma/8000", "a=rtpmap:96 Telephone-Event/8000"))
+def test_codec_names_are_case_insensitive_and_dynamic_numbers_allowed(
+    offer: SessionDescription,
+) -> None:
+    result = negotiate_answer(
+        offer,
+        answer_with(
+            "m=audio 4000 RTP/AVP 97 96",
+            "a=rtpmap:97 pcma/8000",
+            "a=rtpmap:96 Telephone-Event/8000",
+        ),
+    )
     assert (result.codec, result.payload_type, result.telephone_event_pt) == ("PCMA", 97, 96)
 
 
 def test_telephone_event_pt_comes_from_the_answer(offer: SessionDescription) -> None:
     result = negotiate_answer(
-        offer, answer_with("m=audio 4000 RTP/AVP 0 96", "a=rtpmap:96 telephone-event/8000", "a=fmtp:96 0-15")
+        offer,
+        answer_with(
+            "m=audio 4000 RTP/AVP 0 96", "a=rtpmap:96 telephone-event/8000", "a=fmtp:96 0-15"
+        ),
     )
     assert result.telephone_event_pt == 96
 
@@ -417,7 +457,9 @@ def test_ptime_from_the_answer(offer: SessionDescription) -> None:
 
 
 def test_media_level_connection_overrides_session_level(offer: SessionDescription) -> None:
-    result = negotiate_answer(offer, answer_with("m=audio 4000 RTP/AVP 0", "c=IN IP4 198.51.100.99"))
+    result = negotiate_answer(
+        offer, answer_with("m=audio 4000 RTP/AVP 0", "c=IN IP4 198.51.100.99")
+    )
     assert result.remote_address == ("198.51.100.99", 4000)
     only_media = answer_with("m=audio 4000 RTP/AVP 0", "c=IN IP6 2001:db8::5", session_c=None)
     assert negotiate_answer(offer, only_media).remote_address == ("2001:db8::5", 4000)
@@ -435,7 +477,9 @@ def test_media_level_connection_overrides_session_level(offer: SessionDescriptio
         (("a=sendonly", "m=audio 4000 RTP/AVP 0", "a=sendrecv"), "sendrecv"),
     ],
 )
-def test_hold_is_reported_through_direction(offer: SessionDescription, lines: tuple[str, ...], direction: str) -> None:
+def test_hold_is_reported_through_direction(
+    offer: SessionDescription, lines: tuple[str, ...], direction: str
+) -> None:
     result = negotiate_answer(offer, answer_with(*lines))
     assert result.direction == direction
     assert result.sends == (direction in ("sendrecv", "sendonly"))
@@ -450,7 +494,10 @@ def test_hold_is_reported_through_direction(offer: SessionDescription, lines: tu
             "the remote party answered with no codec we offered (it answered G729/8000; "
             "we offered PCMU/8000, PCMA/8000, telephone-event/8000)",
         ),
-        (answer_with("m=audio 4000 RTP/AVP 101", "a=rtpmap:101 telephone-event/8000"), "no codec we offered"),
+        (
+            answer_with("m=audio 4000 RTP/AVP 101", "a=rtpmap:101 telephone-event/8000"),
+            "no codec we offered",
+        ),
         (answer_with("m=audio 4000 RTP/AVP 96"), "it answered payload type 96"),
         (answer_with("m=audio 0 RTP/AVP 0"), "rejected the audio stream (port 0"),
         (answer_with("m=audio 4000 RTP/SAVP 0"), "transport RTP/SAVP"),
@@ -496,7 +543,9 @@ def test_build_answer_to_our_offer(offer: SessionDescription) -> None:
 
 
 def test_build_answer_picks_first_offered_supported_codec() -> None:
-    answer = build_answer(parse(FREESWITCH_OFFER), "127.0.0.1", 30000, 1, supported=("PCMA", "PCMU"))
+    answer = build_answer(
+        parse(FREESWITCH_OFFER), "127.0.0.1", 30000, 1, supported=("PCMA", "PCMU")
+    )
     audio = answer.media[0]
     assert audio.payload_types == (0, 101)
     assert audio.fmtp == {101: "0-16"}
@@ -532,7 +581,10 @@ def test_build_answer_rejects_other_streams_with_port_zero() -> None:
     assert parse(str(answer)) == answer
 
 
-@pytest.mark.parametrize(("offered", "answered"), [("sendonly", "recvonly"), ("recvonly", "sendonly"), ("inactive", "inactive")])
+@pytest.mark.parametrize(
+    ("offered", "answered"),
+    [("sendonly", "recvonly"), ("recvonly", "sendonly"), ("inactive", "inactive")],
+)
 def test_build_answer_mirrors_direction(offered: str, answered: str) -> None:
     offer = parse(SIPP_ANSWER + f"a={offered}\r\n")
     assert build_answer(offer, "127.0.0.1", 7000, 2).media[0].direction == answered
@@ -540,7 +592,10 @@ def test_build_answer_mirrors_direction(offered: str, answered: str) -> None:
 
 def test_build_answer_without_common_codec() -> None:
     offer = answer_with("m=audio 4000 RTP/AVP 18 9", "a=rtpmap:18 G729/8000")
-    with pytest.raises(SdpNegotiationError, match=re.escape("it offered G729/8000, G722/8000; we support PCMU, PCMA")):
+    with pytest.raises(
+        SdpNegotiationError,
+        match=re.escape("it offered G729/8000, G722/8000; we support PCMU, PCMA"),
+    ):
         build_answer(offer, "127.0.0.1", 7000, 2)
     with pytest.raises(SdpNegotiationError, match="no active RTP/AVP audio stream"):
         build_answer(answer_with("m=audio 0 RTP/AVP 0"), "127.0.0.1", 7000, 2)
@@ -551,24 +606,30 @@ def test_build_answer_without_common_codec() -> None:
 
 @given(st.text(max_size=300))
 def test_parse_raises_only_sdp_error_on_text(text: str) -> None:
-    try:
+    with contextlib.suppress(SdpError):
         parse(text)
-    except SdpError:
-        pass
 
 
 @given(st.binary(max_size=300))
 def test_parse_raises_only_sdp_error_on_bytes(data: bytes) -> None:
-    try:
+    with contextlib.suppress(SdpError):
         parse(data)
-    except SdpError:
-        pass
 
 
-_VALUE = st.text(st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=20)
+_VALUE = st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=20)
 _WORD = st.from_regex(r"[A-Za-z0-9.:/*-]{1,10}", fullmatch=True)
 _ATTRIBUTE_LINES = st.one_of(
-    st.sampled_from(["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive", "a=ptime:20", "a=ptime:x", "a=rtcp-mux"]),
+    st.sampled_from(
+        [
+            "a=sendrecv",
+            "a=sendonly",
+            "a=recvonly",
+            "a=inactive",
+            "a=ptime:20",
+            "a=ptime:x",
+            "a=rtcp-mux",
+        ]
+    ),
     st.builds("a=rtpmap:{} {}/{}".format, st.integers(0, 130), _WORD, st.integers(0, 99999)),
     st.builds("a=fmtp:{} {}".format, st.integers(0, 130), _VALUE),
     st.builds("a={}:{}".format, _WORD, _VALUE),
@@ -584,7 +645,8 @@ _SESSION_HEAD = st.builds(
 _MEDIA_LINE = st.builds(
     "m={} {} {} {}".format,
     st.sampled_from(["audio", "video", "image"]),
-    st.integers(0, 65535).map(str) | st.builds("{}/{}".format, st.integers(0, 65535), st.integers(1, 9)),
+    st.integers(0, 65535).map(str)
+    | st.builds("{}/{}".format, st.integers(0, 65535), st.integers(1, 9)),
     st.sampled_from(["RTP/AVP", "RTP/SAVP", "udptl"]),
     st.lists(st.integers(0, 127).map(str) | _WORD, max_size=4).map(" ".join),
 )
@@ -614,12 +676,16 @@ def test_parse_then_str_reaches_a_fixed_point(text: str) -> None:
     assert parse(printed.encode()) == first
 
 
-_CODECS = st.lists(st.sampled_from(["PCMU", "PCMA"]), min_size=1, max_size=2, unique=True).map(tuple)
+_CODECS = st.lists(st.sampled_from(["PCMU", "PCMA"]), min_size=1, max_size=2, unique=True).map(
+    tuple
+)
 
 
 @given(
     offered=_CODECS,
-    supported=st.lists(st.sampled_from(["PCMU", "PCMA", "G729", "opus"]), max_size=4, unique=True).map(tuple),
+    supported=st.lists(
+        st.sampled_from(["PCMU", "PCMA", "G729", "opus"]), max_size=4, unique=True
+    ).map(tuple),
     event_pt=st.none() | st.integers(96, 127),
     port=st.integers(1, 65535),
 )
@@ -642,3 +708,11 @@ def test_callee_and_caller_agree(
 def test_media_description_refuses_bad_port() -> None:
     with pytest.raises(SdpError):
         MediaDescription("audio", 70000, "RTP/AVP", ("0",))
+
+
+def test_long_bad_line_is_shortened_in_the_message() -> None:
+    bad = "o=" + "x" * 200 + " 1 1 IN IP4"
+    with pytest.raises(SdpError) as info:
+        parse(f"v=0\r\n{bad}\r\n")
+    assert info.value.line == bad
+    assert len(str(info.value)) < 160
