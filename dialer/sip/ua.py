@@ -495,7 +495,7 @@ class UserAgent:
             else:
                 self.transactions.send_stateless(call.unacked_2xx[0], call.unacked_2xx[1], now)
                 call.unacked_2xx_interval = min(2 * call.unacked_2xx_interval, self.config.timers.t2)
-                call.unacked_2xx_next = now + call.unacked_2xx_interval
+                call.unacked_2xx_next = min(now + call.unacked_2xx_interval, call.unacked_2xx_until)
         if call.give_up_at is not None and now >= call.give_up_at:
             if call.state is CallState.TERMINATING:
                 self._end_after_bye(call, now)

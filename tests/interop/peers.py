@@ -650,10 +650,11 @@ class PeerSet:
 
     # ---- pyVoIP
 
-    def pyvoip(self, registrar: KamailioPeer, *, user: str | None = None, audio_seconds: float = 30.0) -> PyVoipPeer:
-        """pyVoIP registered with `registrar` as `user`, answering every call with a tone.
+    def pyvoip(self, registrar: KamailioPeer, *, audio_seconds: float = 30.0) -> PyVoipPeer:
+        """pyVoIP registered with `registrar` under its account, answering every call with a tone.
 
-        Ready when pyVoIP reports its registration done (it always registers first).
+        Calls to the account's user name through the registrar reach it (Kamailio's location
+        lookup). Ready when pyVoIP reports its registration done (it always registers first).
         """
         cwd = self._dir("pyvoip")
         sip_port = free_port_block(1)
@@ -662,14 +663,14 @@ class PeerSet:
         account = registrar.account
         argv = [
             sys.executable, str(PYVOIP_CALLEE),
-            "--registrar", str(registrar.sip), "--user", user or account.user,
+            "--registrar", str(registrar.sip), "--user", account.user,
             "--password", account.password, "--sip-port", str(sip_port),
             "--rtp-ports", f"{rtp_low}-{rtp_low + 7}", "--events", str(events),
             "--audio-seconds", f"{audio_seconds:g}",
         ]
         popen, log_path = self._spawn("pyvoip", argv, cwd=cwd)
         peer = PyVoipPeer(name="pyvoip", popen=popen, log_path=log_path,
-                          sip=Endpoint(LOOPBACK, sip_port), user=user or account.user,
+                          sip=Endpoint(LOOPBACK, sip_port), user=account.user,
                           events_path=events, extra_logs=[events])
         self._processes.append(peer)
         peer.wait_event("registered", READY_TIMEOUT_SECONDS)
