@@ -111,7 +111,12 @@ class SipEndpoint:
 
     def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         assert self.ua is not None
-        self._deliver(self.ua.receive(data, addr, self.now))
+        try:
+            events = self.ua.receive(data, addr, self.now)
+        except Exception:  # noqa: BLE001 - the boundary: one bad datagram must not stop the dialer
+            log.exception("internal error handling a datagram from %s:%s (%d bytes); dropped", addr[0], addr[1], len(data))
+            events = []
+        self._deliver(events)
 
     def _on_timer(self) -> None:
         assert self.ua is not None

@@ -5,9 +5,16 @@ everything that reaches a campaign manager is translated once, at the call bound
 :class:`callbot.outcomes.CallOutcome` values with a message a person can act on.
 
     DialerError
-    ├── SipParseError        a message, header or URI from the network is malformed
-    ├── TransportError       a socket could not be opened or a datagram not sent
-    └── ConfigError          the dialer was configured with something it cannot use
+    ├── SipParseError          a message, header or URI from the network is malformed
+    ├── AuthError              a digest challenge or response is malformed or unsupported (sip.auth)
+    ├── SdpError               an SDP body is malformed (sdp), naming the line
+    │   └── SdpNegotiationError    offer and answer share no usable audio stream
+    ├── RtpError               an RTP packet is malformed (rtp.packet)
+    ├── DtmfError              a telephone-event payload is malformed (rtp.dtmf)
+    ├── CodecError             an unknown codec or bad audio for it (codecs)
+    ├── AudioFormatError       an audio file we cannot play (rtp.audio)
+    ├── TransportError         a socket could not be opened or a datagram not sent
+    └── ConfigError            the dialer was configured with something it cannot use
 """
 
 from __future__ import annotations

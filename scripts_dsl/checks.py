@@ -223,6 +223,34 @@ def check_loops(ctx: Context) -> Iterator[Problem]:
                           "instead of coming back")
 
 
+def _status_test(op: str, value: str | list[str] | None) -> set[CustomerStatus] | None:
+    """Statuses for which a ``status`` branch holds; None when the value cannot be read."""
+    try:
+        values = {CustomerStatus.parse(v) for v in value} if isinstance(value, list) \
+            else {CustomerStatus.parse(value)} if value is not None else set()
+    except ValueError:
+        return None
+    every = set(CustomerStatus)
+    return {"equals": values, "in": values, "not_equals": every - values,
+            "not_in": every - values, "is_set": every, "is_empty": set()}.get(op)
+
+
+def _condition_flow(block: Condition, now: set[CustomerStatus]) -> dict[Path, set[CustomerStatus]]:
+    """Statuses leaving by each branch of a condition (branches on ``status`` filter them)."""
+    remaining = set(now)
+    out: dict[Path, set[CustomerStatus]] = {}
+    for index, branch in enumerate(block.branches):
+        holds = _status_test(branch.op, branch.value) if branch.variable.strip() == "status" \
+            else None
+        if holds is None:
+            out[("branches", index, "next")] = set(remaining)
+        else:
+            out[("branches", index, "next")] = remaining & holds
+            remaining -= holds
+    out[("else",)] = remaining
+    return out
+
+
 def status_flow(ctx: Context) -> dict[str, frozenset[CustomerStatus]]:
     """The statuses the customer may have on arriving at each reachable block."""
     arrive: dict[str, set[CustomerStatus]] = {}
@@ -237,12 +265,14 @@ def status_flow(ctx: Context) -> dict[str, frozenset[CustomerStatus]]:
         if isinstance(unit.block, SetStatus):
             wanted = unit.block.status
             now = {wanted if can_move(s, wanted) else s for s in now}
+        by_path = _condition_flow(unit.block, now) if isinstance(unit.block, Condition) else {}
         for edge in unit.edges:
-            if edge.target not in ctx.by_id:
+            leaving = by_path.get(edge.path, now)
+            if edge.target not in ctx.by_id or not leaving:
                 continue
             known = arrive.setdefault(edge.target, set())
-            if not now <= known:
-                known |= now
+            if not leaving <= known:
+                known |= leaving
                 work.append(edge.target)
     return {k: frozenset(v) for k, v in arrive.items()}
 
