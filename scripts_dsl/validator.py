@@ -83,9 +83,19 @@ def _block_model(kind: str) -> type[BaseModel] | None:
     return None
 
 
-def _schema_message(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
+_KIND_TEXT = {
+    "float_parsing": "must be a number", "float_type": "must be a number",
+    "int_parsing": "must be a whole number", "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number", "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false", "string_type": "must be a text",
+    "dict_type": "must be a mapping (name: value)", "list_type": "must be a list",
+    "model_type": "must be a mapping of fields", "model_attributes_type": "must be a mapping of fields",
+    "literal_error": "is not one of the accepted values",
+}
+
+
+def _schema_message(error: Mapping[str, Any], loc: list[Any], model: type[BaseModel] | None) -> str:
     kind = error["type"]
-    loc = [p for p in error["loc"]]
     name = str(loc[-1]) if loc else "type"
     got = repr(error.get("input"))
     got = got if len(got) <= 40 else got[:37] + "..."
@@ -109,10 +119,17 @@ def _schema_message(error: Mapping[str, Any], model: type[BaseModel] | None) -> 
             return f"{got} is not a SIP address: write it as sip:agent@example.com"
         return (f"{got} is not a usable variable name: start with a letter or '_' and use only "
                 "letters, digits and '_'")
+    if kind == "too_short":
+        least = (error.get("ctx") or {}).get("min_length", 1)
+        return f"'{name}' needs at least {least} entr{'y' if least == 1 else 'ies'}"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind == "value_error":
         return message
-    return f"{message[:1].lower()}{message[1:]} (got {got}): change this value"
+    if kind in _KIND_TEXT:
+        return f"'{name}' {_KIND_TEXT[kind]} (got {got})"
+    if message.startswith("Input should"):
+        message = f"'{name}' should" + message.removeprefix("Input should")
+    return f"{message} (got {got})"
 
 
 def _schema_problems(exc: ValidationError, base: Path, block_id: str | None,
@@ -122,12 +139,36 @@ def _schema_problems(exc: ValidationError, base: Path, block_id: str | None,
         loc = list(error["loc"])
         if block_id is not None and loc and loc[0] in BLOCK_TYPES:
             loc = loc[1:]  # drop the union tag pydantic puts first
+        if error["type"].startswith("union_tag"):
+            loc = ["type"]
         path: Path = tuple(loc)
         full = base + path
         line = source_map.line(full)
         field = field_name(path if block_id is not None else full) or None
-        problems.append(Problem(block_id, field, line, "schema", _schema_message(error, model)))
+        message = _schema_message(error, loc, model)
+        problems.append(Problem(block_id, field, line, "schema", message))
     return problems
+
+
+def _recover(raw: dict[str, Any], exc: ValidationError,
+             model: type[BaseModel] | None) -> Block | None:
+    """The block without its malformed optional fields, so other checks can still see it."""
+    if model is None:
+        return None
+    names = {(f.alias or n): f for n, f in model.model_fields.items()}
+    bad = set()
+    for error in exc.errors():
+        loc = [p for p in error["loc"] if p not in BLOCK_TYPES][:1]
+        if not loc:
+            return None
+        field = names.get(str(loc[0]))
+        if field is not None and field.is_required():
+            return None
+        bad.add(loc[0])
+    try:
+        return _BLOCK.validate_python({k: v for k, v in raw.items() if k not in bad})
+    except ValidationError:
+        return None
 
 
 def _duplicate_problems(dups: Iterable[Duplicate], data: Any) -> list[Problem]:
@@ -141,7 +182,11 @@ def _duplicate_problems(dups: Iterable[Duplicate], data: Any) -> list[Problem]:
                 block_id, path = raw["id"], path[2:]
         key = str(path[-1])
         path = (*path[:-1], key)
-        where = f" (lines {dup.first_line} and {dup.again_line})" if dup.first_line else ""
+        where = ""
+        if dup.first_line and dup.first_line != dup.again_line:
+            where = f" (lines {dup.first_line} and {dup.again_line})"
+        elif dup.first_line:
+            where = f" (both on line {dup.first_line})"
         if len(path) == 2 and path[0] == "keys":
             message = (f"key {key} is listed twice in this menu{where}: keep one entry per key; "
                        "only the first one would count")
@@ -194,6 +239,7 @@ def validate_data(data: Any, source_map: SourceMap | None = None, duplicates: It
                                 "add 'blocks': a list with at least one block"))
         raw_blocks = []
     first_line: dict[str, int | None] = {}
+    all_shaped = True
     for index, raw in enumerate(raw_blocks):
         base: Path = ("blocks", index)
         raws[index] = raw
@@ -205,11 +251,14 @@ def validate_data(data: Any, source_map: SourceMap | None = None, duplicates: It
         block_id = raw_id if isinstance(raw_id, str) and raw_id else None
         kind = raw.get("type") if isinstance(raw.get("type"), str) else ""
         block: Block | None = None
+        shaped = True
         try:
             block = _BLOCK.validate_python(raw)
         except ValidationError as exc:
-            problems += _schema_problems(exc, base, block_id or f"#{index + 1}",
-                                         _block_model(kind), smap)
+            shaped = False
+            model = _block_model(kind)
+            problems += _schema_problems(exc, base, block_id or f"#{index + 1}", model, smap)
+            block = _recover(raw, exc, model)
         if block_id is None:
             continue
         if block_id in first_line:
@@ -220,13 +269,13 @@ def validate_data(data: Any, source_map: SourceMap | None = None, duplicates: It
         first_line[block_id] = smap.line(base + ("id",))
         edges = block_edges(block) if block is not None else raw_edges(block_id, raw)
         units.append(Unit(index, block_id, kind, block, edges))
+        all_shaped = all_shaped and shaped
     statuses = frozenset(start_statuses or {CustomerStatus.REGISTERED})
     ctx = Context(units, header, smap, statuses)
     problems += graph_checks(ctx)
     problems += content_checks(ctx, raws, vocab)
     script: Script | None = None
-    if header is not None and units and all(u.block is not None for u in units) \
-            and len(units) == len(raw_blocks):
+    if header is not None and units and all_shaped and len(units) == len(raw_blocks):
         try:
             script = Script.model_validate(data)
         except ValidationError as exc:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 
 from dialer.errors import SipParseError
-from dialer.sip.uri import Params, SipUri, format_params, get_param, parse_params, set_param
+from dialer.sip.uri import Params, SipUri, format_params, get_param, new_frozen, parse_params, set_param
 
 # RFC 3261 s7.3.3 compact forms (and the later RFCs that registered one), and s20 spellings.
 COMPACT_FORMS = {
@@ -223,7 +223,7 @@ class NameAddr:
                 raise SipParseError(f"URI with '?' or ',' must be enclosed in <> in {text[:80]!r}")
             uri = SipUri.parse(uri_text)
         params = _header_params(tail, text)
-        return cls(uri=uri, display_name=display, params=params)
+        return new_frozen(cls, uri=uri, display_name=display, params=params, wildcard=False)
 
     def __str__(self) -> str:
         if self.wildcard:
@@ -279,7 +279,8 @@ class Via:
         if port is not None and not 0 < port < 65536:
             raise SipParseError(f"port out of range in Via {text[:80]!r}")
         params = _header_params(m.group(6) or "", text)
-        return cls(
+        return new_frozen(
+            cls,
             transport=m.group(3),
             host=m.group(4),
             port=port,
@@ -321,7 +322,7 @@ class CSeq:
         seq = int(m.group(1))
         if seq >= 2**31:
             raise SipParseError(f"CSeq number {seq} is not below 2**31")
-        return cls(seq=seq, method=m.group(2))
+        return new_frozen(cls, seq=seq, method=m.group(2))
 
     def __str__(self) -> str:
         return f"{self.seq} {self.method}"

@@ -37,7 +37,7 @@ from dialer.sip.headers import (
     is_token,
     split_commas,
 )
-from dialer.sip.uri import SipUri
+from dialer.sip.uri import SipUri, new_frozen
 
 SIP_VERSION = "SIP/2.0"
 MAX_MESSAGE_SIZE = 65535
@@ -69,7 +69,8 @@ _HEADER_NAME = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _VERSION = re.compile(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+")
 _STATUS = re.compile(r"[0-9]{3}")
 _DIGITS = re.compile(r"[0-9]{1,10}")
-_LINE_BREAK = re.compile(r"\r?\n")
+# One unfolded header line per match; when every line matches, no slower per-line work.
+_FIELD_LINES = re.compile(r"^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
 _FOLD = re.compile(r"[ \t]*\r?\n[ \t]*|\r")
 _LWS = " \t"
 # Headers a message may carry at most once (s20: single-valued; RFC 4475 s3.3.8, s3.3.9).
@@ -345,10 +346,15 @@ def _split_head_body(data: bytes) -> tuple[bytes, bytes]:
 
 def _header_lines(head: str) -> tuple[str, list[tuple[str, str]]]:
     """Start line and ``(name, value)`` pairs, folded lines joined (s7.3.1)."""
-    lines = _LINE_BREAK.split(head)
-    start = lines[0]
-    pairs: list[tuple[str, str]] = []
-    for line in lines[1:]:
+    text = head.replace("\r\n", "\n") if "\r" in head else head
+    start, newline, rest = text.partition("\n")
+    if not newline:
+        return start, []
+    pairs: list[tuple[str, str]] = _FIELD_LINES.findall(rest)
+    if len(pairs) == rest.count("\n") + 1:
+        return start, pairs
+    pairs = []
+    for line in rest.split("\n"):
         if line[:1] in (" ", "\t"):
             if not pairs:
                 raise SipParseError("the first header line is a continuation line")
@@ -378,7 +384,7 @@ def _start_line(start: str, headers: Headers, body: bytes) -> Message:
         if not _STATUS.fullmatch(code) or not 100 <= int(code) <= 699:
             # RFC 4475 s3.1.2.19 bigcode: out-of-range codes are dropped.
             raise SipParseError(f"bad status code in {start[:80]!r}")
-        return Response(headers=headers, body=body, status=int(code), reason=reason)
+        return new_frozen(Response, headers=headers, body=body, status=int(code), reason=reason)
     # Request-Line = Method SP Request-URI SP SIP-Version (s7.1): single SPs, nothing else.
     parts = start.split(" ")
     if len(parts) != 3 or not all(parts):
@@ -394,7 +400,7 @@ def _start_line(start: str, headers: Headers, body: bytes) -> Message:
     if uri.headers:
         # RFC 4475 s3.1.2.11 escruri; s19.1.1 allows no headers in a Request-URI.
         raise SipParseError(f"Request-URI {uri_text[:80]!r} has headers")
-    return Request(headers=headers, body=body, method=method, uri=uri)
+    return new_frozen(Request, headers=headers, body=body, method=method, uri=uri)
 
 
 def parse_message(data: bytes) -> Message:
@@ -416,8 +422,8 @@ def parse_message(data: bytes) -> Message:
     if "\r" in head.replace("\r\n", ""):
         raise SipParseError("bare CR in the message head")
     start, pairs = _header_lines(head)
-    headers = Headers(tuple(pairs))
-    keys: tuple[str, ...] = headers._keys  # type: ignore[attr-defined]
+    keys = tuple(header_key(name) for name, _ in pairs)
+    headers = new_frozen(Headers, fields=tuple(pairs), _keys=keys)
     for single in _SINGLE:
         if keys.count(single) > 1:
             raise SipParseError(f"more than one {canonical_name(single)} header")

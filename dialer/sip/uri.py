@@ -19,11 +19,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from dialer.errors import SipParseError
 
 Params = tuple[tuple[str, str | None], ...]
+_T = TypeVar("_T")
+
+
+def new_frozen(cls: type[_T], /, **values: Any) -> _T:
+    """An instance of the frozen dataclass ``cls`` from a value for *every* field.
+
+    Parsers build many small values per message; the generated ``__init__`` of a frozen
+    dataclass sets each field through ``object.__setattr__`` and costs five times more.
+    No validation and no ``__post_init__``: only for values a parser has just checked.
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 # s25.1: a SIP URI is made of unreserved, reserved and escaped characters only.
@@ -191,7 +205,9 @@ class SipUri:
         if lscheme != "sip" and lscheme != "sips":
             if not _OPAQUE.fullmatch(rest):
                 raise SipParseError(f"malformed URI {text[:80]!r}")
-            return cls(scheme=scheme, opaque=rest)
+            return new_frozen(
+                cls, scheme=scheme, host="", user=None, password=None, port=None, params=(), headers="", opaque=rest
+            )
         m = _SIP_URI.fullmatch(rest)
         if not m:
             raise SipParseError(_sip_uri_error(text, rest))
@@ -201,7 +217,8 @@ class SipUri:
             port = int(port_text)
             if not 0 < port < 65536:
                 raise SipParseError(f"port {port} out of range in URI {text[:80]!r}")
-        return cls(
+        return new_frozen(
+            cls,
             scheme=scheme,
             host=host,
             user=user,
@@ -209,6 +226,7 @@ class SipUri:
             port=port,
             params=_parse_uri_params(param_text[1:], f"URI {text[:80]!r}") if param_text else (),
             headers=headers or "",
+            opaque="",
         )
 
     def __str__(self) -> str:
