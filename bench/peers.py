@@ -157,7 +157,7 @@ def start_sipp_uac(
     limit: int,
     username: str,
     password: str,
-    number: str = "bench",
+    number: str = "5550100",
     host: str = "127.0.0.1",
     timeout: float = 60.0,
 ) -> Proc:

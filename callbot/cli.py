@@ -5,15 +5,40 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from callbot.cli_script import script_app
+from callbot.engine import EngineResult
+from callbot.scriptcall import ScriptCallOptions, run_script_call
 from callbot.testcall import TestCallOptions, run_test_call
+from scripts_dsl import CustomerStatus
 from dialer.errors import ConfigError, DialerError
+from dialer.outcome import CallOutcome, CallResult
+from dialer.phone import Softphone
+from dialer.rtp.audio import load_wav
+from dialer.rtp.session import DigitReceived
+from dialer.simphone import (
+    Action,
+    Behaviour,
+    ByeSent,
+    CallAnswered,
+    CallEnded,
+    IncomingCall,
+    PhoneSimulator,
+    PressDigit,
+    SimEvent,
+    SimulatorConfig,
+)
+from dialer.sip.message import reason_phrase
+from dialer.sip.ua import Trunk
 
 app = typer.Typer(
     name="callbot",
@@ -23,12 +48,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-try:
-    from callbot.cli_script import script_app
-
-    app.add_typer(script_app, name="script", help="Validate, draw and simulate call scripts.")
-except ImportError:  # the script commands are optional while the scripts package is absent
-    pass
+app.add_typer(script_app, name="script", help="Validate, draw and simulate call scripts.")
 
 err = Console(stderr=True)
 
@@ -64,8 +84,14 @@ def call(
     bind: Annotated[str, typer.Option("--bind", help="Local SIP address HOST:PORT (port 0: any free port).")] = "127.0.0.1:0",
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log SIP and call state changes to stderr.")] = False,
+    script: Annotated[Optional[Path], typer.Option("--script", exists=True, dir_okay=False, help="Run this call script (YAML/JSON) once answered.")] = None,
+    customer_field: Annotated[Optional[list[str]], typer.Option("--customer-field", "-c", help="A customer field for the script, NAME=VALUE (repeatable).")] = None,
+    status: Annotated[str, typer.Option("--status", help="The customer's campaign status when the call starts.")] = "Registered",
+    voice: Annotated[Optional[str], typer.Option("--voice", help="TTS voice (default: the script's voice or language).")] = None,
+    speech_model: Annotated[Optional[Path], typer.Option("--speech-model", exists=True, file_okay=False, help="Vosk model folder for listen blocks.")] = None,
+    prompt_cache: Annotated[Optional[Path], typer.Option("--prompt-cache", file_okay=False, help="Folder for rendered prompts (default: the user cache).")] = None,
 ) -> None:
-    """Place one call and report how it ended.
+    """Place one call and report how it ended; with --script, run a call script on it.
 
     Exit status 0 for every completed attempt (busy or no answer are results, not errors);
     2 for bad arguments, 1 for an internal error.
@@ -92,8 +118,15 @@ def call(
         media_timeout=media_timeout,
         bind=(bind_host, bind_port),
     )
+    extra: dict[str, object] = {}
     try:
-        result = asyncio.run(run_test_call(options))
+        if script is not None:
+            result, engine_result = asyncio.run(
+                run_script_call(options, _script_options(script, customer_field or [], status, voice, speech_model, prompt_cache))
+            )
+            extra = _engine_json(engine_result)
+        else:
+            result = asyncio.run(run_test_call(options))
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -101,7 +134,7 @@ def call(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     if json_output:
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        sys.stdout.write(json.dumps({**result.to_json(), **extra}, ensure_ascii=False) + "\n")
     else:
         out = Console()
         out.print(f"[bold]{result.outcome}[/bold]  SIP {result.sip_status}  hangup by {result.hangup_by}")
@@ -110,6 +143,240 @@ def call(
             out.print(f"digits: {result.digits}")
         if result.message:
             out.print(result.message)
+        if extra:
+            out.print(f"final status: [bold]{extra['final_status']}[/bold]")
+            for entry in extra["transcripts"]:  # type: ignore[attr-defined]
+                out.print(f"heard: {entry['text']!r} -> {entry['intent']}")
+
+
+def _script_options(
+    script: Path, fields: list[str], status: str, voice: str | None, model: Path | None, cache: Path | None
+) -> ScriptCallOptions:
+    customer: dict[str, str] = {}
+    for item in fields:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--customer-field")
+        customer[name.strip()] = value
+    try:
+        start = CustomerStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in CustomerStatus)
+        raise typer.BadParameter(f"{status!r} is not a status; use one of {allowed}", param_hint="--status") from None
+    return ScriptCallOptions(script=script, customer=customer, status=start, voice=voice, speech_model=model, prompt_cache=cache)
+
+
+def _engine_json(engine_result: EngineResult | None) -> dict[str, object]:
+    if engine_result is None:
+        return {"final_status": None, "events": [], "transcripts": []}
+    return {
+        "final_status": engine_result.final_status.value,
+        "status_changes": engine_result.status_changes,
+        "events": engine_result.events,
+        "transcripts": engine_result.transcripts,
+    }
+
+
+# --- the demo and the simulated carrier -----------------------------------------------------------
+
+SOUNDS = Path(__file__).resolve().parent.parent / "sounds"
+DEMO_PROMPT = SOUNDS / "hello.wav"
+DEMO_RING_TIMEOUT = 3.0  # our CANCEL for the phone that never answers
+DEMO_DEADLINE = 45.0  # the whole demo, a bound on every wait
+
+
+@dataclass(frozen=True)
+class DemoNumber:
+    """One call of the demo: the number, what its phone does (None: no such phone) and the
+    outcome our dialer must report."""
+
+    number: str
+    behaviour: Behaviour | None
+    expected: CallOutcome
+    digits: str = ""
+
+
+DEMO_PLAN: tuple[DemoNumber, ...] = (
+    DemoNumber(
+        "0912345678",
+        Behaviour(Action.ANSWER, ring_seconds=1.0, press="12", digits_after=1.5, digit_interval=0.3, hangup_after=4.0),
+        CallOutcome.ANSWERED,
+        digits="12",
+    ),
+    DemoNumber("0922222222", Behaviour(Action.BUSY, ring_seconds=0.0), CallOutcome.BUSY),
+    DemoNumber("0933333333", Behaviour(Action.DECLINE, ring_seconds=1.5), CallOutcome.DECLINED),
+    DemoNumber("0944444444", Behaviour(Action.NO_ANSWER), CallOutcome.NO_ANSWER),
+    DemoNumber("0955555555", None, CallOutcome.REJECTED),
+)
+
+
+def demo_config(plan: tuple[DemoNumber, ...] = DEMO_PLAN) -> SimulatorConfig:
+    return SimulatorConfig(numbers={d.number: d.behaviour for d in plan if d.behaviour is not None})
+
+
+def _phone_says(event: SimEvent) -> str | None:
+    """What the simulated phone did, in words, for the progress lines."""
+    if isinstance(event, IncomingCall):
+        action = event.behaviour.action
+        return "phone: ringing" if action is Action.NO_ANSWER or event.behaviour.ring_seconds > 0 else None
+    if isinstance(event, CallAnswered):
+        return "phone: picked up (200 OK)"
+    if isinstance(event, PressDigit):
+        return f"phone: pressed {event.digit}"
+    if isinstance(event, ByeSent):
+        return "phone: hung up (BYE)"
+    if isinstance(event, CallEnded):
+        if event.status is not None and event.status >= 300:
+            return f"phone: sent {event.status} {reason_phrase(event.status)}"
+    return None
+
+
+async def _run_demo(console: Console, plan: tuple[DemoNumber, ...]) -> list[tuple[DemoNumber, CallResult]]:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    def show(number: str, text: str) -> None:
+        console.print(f"[dim]{loop.time() - started:5.1f}s[/dim]  {number}  {text}")
+
+    numbers: dict[str, str] = {}  # Call-ID -> number, for the phone's events
+
+    def on_phone_event(event: SimEvent) -> None:
+        if isinstance(event, IncomingCall):
+            numbers[event.call_id] = event.number
+        text = _phone_says(event)
+        if text:
+            show(numbers.get(event.call_id, "?"), text)
+
+    prompt = await asyncio.to_thread(load_wav, DEMO_PROMPT) if DEMO_PROMPT.is_file() else None
+    results: dict[str, CallResult] = {}
+    async with PhoneSimulator(demo_config(plan), on_event=on_phone_event) as sim, Softphone() as phone:
+        host, port = sim.address
+        console.print(f"Simulated phones on [bold]sip:{host}:{port}[/bold]; our dialer calls each number.\n")
+        trunk = Trunk(host, port)
+
+        async def place(entry: DemoNumber) -> None:
+            call = await phone.dial(entry.number, trunk=trunk, ring_timeout=DEMO_RING_TIMEOUT, max_duration=20.0, media_timeout=10.0)
+            show(entry.number, "dialer: INVITE sent")
+            if await call.wait_answered():
+                if prompt is not None:
+                    call.play(prompt)
+                    show(entry.number, f"dialer: answered, playing {DEMO_PROMPT.name}")
+                async for event in call.events():
+                    if isinstance(event, DigitReceived):
+                        show(entry.number, f"dialer: heard key {event.digit}")
+            result = await call.wait_ended()
+            results[entry.number] = result
+            show(entry.number, f"dialer: call ended, {result.outcome} (SIP {result.sip_status})")
+
+        with console.status("Calling...", spinner="dots"):
+            async with asyncio.timeout(DEMO_DEADLINE):
+                async with asyncio.TaskGroup() as group:
+                    for entry in plan:
+                        group.create_task(place(entry))
+    return [(entry, results[entry.number]) for entry in plan]
+
+
+def _demo_table(rows: list[tuple[DemoNumber, CallResult]]) -> tuple[Table, bool]:
+    table = Table(title="Demo calls")
+    for name in ("number", "behaviour", "outcome", "SIP", "hangup by", "digits", "ring ms", "talk ms", "RTP sent/recv", "check"):
+        table.add_column(name, justify="right" if name.endswith(("ms", "recv", "SIP")) else "left")
+    all_ok = True
+    for entry, result in rows:
+        ok = result.outcome is entry.expected and result.digits == entry.digits
+        all_ok &= ok
+        table.add_row(
+            entry.number,
+            entry.behaviour.describe() if entry.behaviour is not None else "no such number",
+            str(result.outcome),
+            str(result.sip_status or "-"),
+            str(result.hangup_by or "-"),
+            result.digits or "-",
+            str(result.ring_ms),
+            str(result.talk_ms),
+            f"{result.rtp_sent}/{result.rtp_received}",
+            "ok" if ok else f"FAIL (expected {entry.expected}{' ' + entry.digits if entry.digits else ''})",
+        )
+    return table, all_ok
+
+
+@app.command()
+def demo(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log SIP and call state changes to stderr.")] = False,
+) -> None:
+    """Call a few simulated phones on loopback (answers and presses 1 then 2, busy, declines,
+    never answers, no such number) through our dialer and show how each call ended.
+
+    Exit status 0 when every call ended as expected, 1 otherwise.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=max(out.width, 132))  # a pipe or a log file: room for the whole table
+    try:
+        rows = asyncio.run(_run_demo(out, DEMO_PLAN))
+    except TimeoutError as exc:
+        err.print(f"[red]error:[/red] the demo did not finish within {DEMO_DEADLINE:g} s")
+        raise typer.Exit(1) from exc
+    except DialerError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    table, all_ok = _demo_table(rows)
+    out.print()
+    out.print(table)
+    if not all_ok:
+        err.print("[red]some calls did not end as expected[/red]")
+        raise typer.Exit(1)
+
+
+@app.command("simulate-carrier")
+def simulate_carrier(
+    config: Annotated[Optional[Path], typer.Option("--config", exists=True, dir_okay=False, help="YAML file: numbers and what their phones do (default: the demo numbers).")] = None,
+    bind: Annotated[str, typer.Option("--bind", help="SIP address HOST:PORT to listen on (port 0: any free port).")] = "127.0.0.1:0",
+    duration: Annotated[Optional[float], typer.Option("--duration", min=0.1, help="Stop after this many seconds (default: run until Ctrl-C).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log SIP and call state changes to stderr.")] = False,
+) -> None:
+    """Run simulated phones behind one SIP address, as a carrier would route to them: each
+    number rings, answers, presses keys, is busy or declines as its config says."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    host, port = parse_hostport(bind, "--bind", default_port=0)
+    try:
+        settings = SimulatorConfig.load(config) if config is not None else demo_config()
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    out = Console()
+
+    def on_event(event: SimEvent) -> None:
+        if isinstance(event, IncomingCall):
+            out.print(f"{event.number}: INVITE from {event.caller} ({event.behaviour.describe()})")
+        elif isinstance(event, PressDigit):
+            out.print(f"call {event.call_id}: pressed {event.digit}")
+        elif isinstance(event, CallEnded):
+            out.print(f"{event.number}: ended, {event.reason} (SIP {event.status}), talk {event.talk_seconds:.1f} s")
+
+    async def serve() -> None:
+        async with PhoneSimulator(settings, host, port, on_event=on_event) as sim:
+            sim_host, sim_port = sim.address
+            out.print(f"Simulated carrier listening on [bold]sip:{sim_host}:{sim_port}[/bold] (UDP)")
+            for number, behaviour in settings.numbers.items():
+                out.print(f"  {number}: {behaviour.describe()}")
+            if settings.default is not None:
+                out.print(f"  any other number: {settings.default.describe()}")
+            out.print("Ctrl-C to stop." if duration is None else f"Stopping after {duration:g} s.")
+            await asyncio.sleep(duration if duration is not None else math.inf)
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        out.print("stopped")
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except DialerError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 def main() -> None:

@@ -239,7 +239,9 @@ def simulate_command(
 ) -> None:
     """Walk the script with the given answers, printing prompts, branches and status changes."""
     start = _statuses([status])[0]
-    report = validate_file(file, start_statuses=[start])
+    # The script must be valid for new customers; a later status only makes some changes
+    # impossible for this customer, which the walk then shows.
+    report = validate_file(file, start_statuses=[CustomerStatus.REGISTERED, start])
     if not report.ok:
         _print_problems(_console(stderr=True), file, report.problems)
         raise typer.Exit(1)

@@ -45,8 +45,8 @@ def _not_registered(status: int | None, message: str) -> CallResult:
     )
 
 
-async def run_test_call(opts: TestCallOptions) -> CallResult:
-    pcm = load_wav(opts.play) if opts.play else None
+def dial_options(opts: TestCallOptions) -> tuple[Trunk | None, Credentials | None]:
+    """The trunk and credentials a call with these options uses."""
     credentials = Credentials(opts.username, opts.password) if opts.username and opts.password is not None else None
     trunk = None
     if opts.trunk is not None:
@@ -58,11 +58,26 @@ async def run_test_call(opts: TestCallOptions) -> CallResult:
             register=opts.register,
             caller_id=opts.caller_id,
         )
+    return trunk, credentials
+
+
+async def registered_or_result(phone: Softphone, opts: TestCallOptions, trunk: Trunk | None) -> CallResult | None:
+    """Register first when asked; the result to report instead of calling when that fails."""
+    if trunk is None or not opts.register:
+        return None
+    registration = await phone.register(trunk)
+    if registration.registered:
+        return None
+    return _not_registered(registration.status, registration.message)
+
+
+async def run_test_call(opts: TestCallOptions) -> CallResult:
+    pcm = load_wav(opts.play) if opts.play else None
+    trunk, credentials = dial_options(opts)
     async with Softphone(opts.bind[0], opts.bind[1]) as phone:
-        if trunk is not None and opts.register:
-            registration = await phone.register(trunk)
-            if not registration.registered:
-                return _not_registered(registration.status, registration.message)
+        refused = await registered_or_result(phone, opts, trunk)
+        if refused is not None:
+            return refused
         call = await phone.dial(
             opts.target,
             trunk=trunk,

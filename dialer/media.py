@@ -151,6 +151,12 @@ class MediaStream:
         if events and self.on_events is not None:
             self.on_events(events)
 
+    def send_now(self) -> None:
+        """Send this stream's next packet at once, outside the clock (only before the first
+        tick: a prompt queued at answer need not wait up to one ptime)."""
+        if self.session is not None and not self.closed and self.session.packets_sent == 0:
+            self._tick(self.engine.now)
+
     def _tick(self, now: float) -> None:
         assert self.session is not None and self.remote is not None
         session = self.session

@@ -91,15 +91,21 @@ class Call:
             if isinstance(event, CallEndedEvent):
                 return
 
-    def play(self, pcm: np.ndarray) -> None:
-        """Queue 8 kHz 16-bit audio to be sent after what is already queued."""
-        if self.session is not None:
-            self.session.play(pcm)
+    def play(self, pcm: np.ndarray) -> int:
+        """Queue 8 kHz 16-bit audio after what is already queued; returns the playback id
+        that the :class:`PlaybackDone` event will carry. Before the answer it returns -1."""
+        if self.session is None:
+            return -1
+        playback = self.session.play(pcm)
+        if self.session.packets_sent == 0:
+            self.stream.send_now()  # the first packet of the call need not wait for the clock
+        return playback
 
-    def clear_playback(self) -> None:
-        """Drop queued audio at once (barge-in)."""
-        if self.session is not None:
-            self.session.clear_playback()
+    def clear_playback(self) -> list[int]:
+        """Drop queued audio at once (barge-in); returns the interrupted playback ids."""
+        if self.session is None:
+            return []
+        return self.session.clear_playback()
 
     def send_digit(self, digit: str) -> None:
         if self.session is not None:

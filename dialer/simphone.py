@@ -138,12 +138,12 @@ class Behaviour:
         return _FIXED_STATUS.get(self.action, self.status)
 
     def describe(self) -> str:
-        """A short description for tables: ``answer, press 12, hang up after 4 s``."""
+        """A short description for tables: ``answer, press 12, BYE after 4 s``."""
         parts = [str(self.action) if self.action is not Action.REJECT else f"reject {self.status}"]
         if self.press:
             parts.append(f"press {self.press}")
         if self.answers and self.hangup_after is not None:
-            parts.append(f"hang up after {self.hangup_after:g} s")
+            parts.append(f"BYE after {self.hangup_after:g} s")
         return ", ".join(parts)
 
     @classmethod
@@ -290,6 +290,15 @@ class PressDigit:
 
 
 @dataclass(frozen=True)
+class ByeSent:
+    """We hung up: BYE sent (s15.1.1); :class:`CallEnded` follows with its response."""
+
+    call_id: str
+    number: str
+    reason: SimEndReason
+
+
+@dataclass(frozen=True)
 class CallEnded:
     call_id: str
     number: str
@@ -298,7 +307,7 @@ class CallEnded:
     talk_seconds: float
 
 
-SimEvent = IncomingCall | CallAnswered | PressDigit | CallEnded
+SimEvent = IncomingCall | CallAnswered | PressDigit | ByeSent | CallEnded
 
 
 # --- one call, as a state machine -----------------------------------------------------------------
@@ -728,6 +737,7 @@ class SimulatedPhones:
             addr = call.remote
         key = self.transactions.send_request(bye, addr, now)
         self._by_bye_key[key] = call.call_id
+        self._events.append(ByeSent(call.call_id, call.number, reason))
 
     def _end(self, call: SimCall, now: float, reason: SimEndReason) -> None:
         call.move(PhoneState.ENDED, str(reason))

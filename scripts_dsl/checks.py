@@ -212,14 +212,16 @@ def check_loops(ctx: Context) -> Iterator[Problem]:
                      and ctx.by_id[e.target].block is not None]
               for u in typed}
     for members in _cycles(order, silent):
-        waiting = [m for m in members if ctx.by_id[m].kind in WAITS_FOR_CALLER]
+        waiting = sorted((m for m in members if ctx.by_id[m].kind in WAITS_FOR_CALLER),
+                         key=lambda m: ctx.by_id[m].index)
         if not waiting:
             continue  # already reported as a loop that never waits
-        unit, path = _loop_text(ctx, members)
-        yield ctx.problem(unit, ("no_input", "next") if unit.kind != "record" else ("next",),
+        _, path = _loop_text(ctx, members)
+        unit = ctx.by_id[waiting[0]]
+        yield ctx.problem(unit, ("next",) if unit.kind == "record" else ("no_input", "next"),
                           "silent_loop",
                           f"a caller who never answers would go round {path} forever: let the "
-                          f"no-input path of '{waiting[0]}' end the call (hangup or transfer) "
+                          f"no-input path of '{unit.id}' end the call (hangup or transfer) "
                           "instead of coming back")
 
 
@@ -293,11 +295,11 @@ def check_statuses(ctx: Context, flow: Mapping[str, frozenset[CustomerStatus]]) 
         else:
             options = sorted({m.value for s in arriving for m in allowed_moves(s)},
                              key=[s.value for s in CustomerStatus].index)
-            allowed = ", ".join(options) if options else "nothing (the status is final)"
+            fix = (f"set 'status' to {', '.join(options)}" if options
+                   else f"{' / '.join(names)} is final, so remove this block")
             message = (f"on every path here the status is {' or '.join(names)}, and "
-                       f"{' / '.join(names)} -> {wanted.value} is not an allowed change: set "
-                       f"'status' to {allowed}, or move this block before the change that "
-                       "rules it out")
+                       f"{' / '.join(names)} -> {wanted.value} is not an allowed change: "
+                       f"{fix}, or move it before the change that rules it out")
         yield ctx.problem(unit, ("status",), "status_never_legal", message)
 
 

@@ -150,7 +150,7 @@ def _retry(handler: m.Handler | None) -> Retry:
     return Retry(handler.retries, _prompt(handler.prompt, None), handler.next)
 
 
-def _node(block: m.Block) -> Node:  # noqa: PLR0911 - one case per block type
+def _node(block: m.Block) -> Node:
     match block:
         case m.Play():
             return PlayNode(block.id, Prompt(block.text, block.audio), block.barge_in,
@@ -256,6 +256,9 @@ def _states_and_moves(nodes: Mapping[str, Node]) -> tuple[list[str], list[Transi
                     moves.append(Transition(wait, "no_input", to(node.next), "nothing recorded"))
             case HangupNode():
                 states.append(node.id)
+    finals = {n.id for n in nodes.values() if isinstance(n, HangupNode)}
+    moves += [Transition(state, "caller_hangup", ENDED, "caller hung up")
+              for state in states if state != IDLE and state not in finals]
     states.append(ENDED)
     return states, moves
 

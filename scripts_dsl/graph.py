@@ -32,7 +32,8 @@ __all__ = ["to_dot", "to_mermaid", "render", "GraphFormat"]
 GraphFormat = Literal["dot", "mermaid", "svg", "png"]
 _TEXT_LIMIT = 48
 
-_STYLE = {  # type: (dot shape, fill colour, mermaid shape open/close)
+# block type -> (dot shape, fill colour, mermaid shape opening, closing)
+_STYLE = {
     "play": ("box", "#e7f1ff", '["', '"]'),
     "menu": ("box", "#e6fcf5", '{"', '"}'),
     "listen": ("box", "#e6fcf5", '{"', '"}'),

@@ -197,17 +197,15 @@ class ScriptRun:
 
     def _answer(self, node: AskNode, event: Event) -> tuple[str, str] | None:
         if isinstance(event, Digit):
-            self._source = "keypress"
             if event.digit in dict(node.keys):
-                self._save(node, event.digit)
+                self._answered(node, event.digit, "keypress")
                 return f"key:{event.digit}", f"caller pressed {event.digit}"
             return self._failed(node, "no_match", f"key {event.digit} is not offered")
         if isinstance(event, Speech):
-            self._source = "speech"
             names = {i.name: i.keywords for i in node.intents}
             intent = event.intent if event.intent in names else match_intent(event.text, names)
             if intent is not None:
-                self._save(node, intent)
+                self._answered(node, intent, "speech")
                 return f"intent:{intent}", f"caller said “{event.text}” ({intent})"
             return self._failed(node, "no_match", f"“{event.text}” matches no answer")
         if isinstance(event, NoMatch):
@@ -216,7 +214,9 @@ class ScriptRun:
             return self._failed(node, "no_input", "no answer before the timeout")
         return None
 
-    def _save(self, node: AskNode, value: str) -> None:
+    def _answered(self, node: AskNode, value: str, source: str) -> None:
+        """Remember the answer; later status changes are credited to ``source``."""
+        self._source = source
         if node.save_as is not None:
             self.variables[node.save_as] = value
 
@@ -226,6 +226,7 @@ class ScriptRun:
             self._failures[kind] += 1
             self._retry_prompt = handler.prompt or node.prompt
             return f"{kind}:retry", f"{why}; asking again ({self._failures[kind]}/{handler.retries})"
+        self._source = "script"
         return kind, f"{why}; no retries left"
 
     # -- moving and entering blocks ---------------------------------------------------
@@ -234,15 +235,15 @@ class ScriptRun:
         out: list[act.Action] = []
         for _ in range(len(self.compiled.states) + 1):
             source = self.state
-            move = self.compiled.move(source, trigger)
             try:
+                self.compiled.move(source, trigger)
                 self._cursor.trigger(trigger)  # type: ignore[attr-defined]
-            except MachineError as exc:
+            except (KeyError, MachineError) as exc:
                 raise ScriptRunError(f"no move {trigger!r} from {source!r}") from exc
             _log.info("call %s: %s -[%s]-> %s (%s)", self.call_id, source, trigger, self.state, why)
             before, after = self.compiled.node_of(source), self.compiled.node_of(self.state)
-            if trigger not in ("start", "prompt_finished") and before is not None \
-                    and after is not None:
+            inside = trigger == "prompt_finished" and before is after
+            if trigger != "start" and not inside and before is not None and after is not None:
                 out.append(act.Branch(before.id, after.id, why))
             if trigger != "prompt_finished" and not trigger.endswith(":retry"):
                 self._failures = {"no_input": 0, "no_match": 0}

@@ -126,7 +126,8 @@ class _Walker:
         if isinstance(node, yaml.ScalarNode):
             key = self.loader.construct_object(node)
             return key if isinstance(key, (str, int, float, bool)) or key is None else str(key)
-        return f"<{node.id} at line {node.start_mark.line + 1}>"
+        shape = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
+        return f"<{shape} key at line {node.start_mark.line + 1}>"
 
 
 def _compose_yaml(text: str) -> tuple[Any, dict[Path, int], list[tuple[Path, int, int]]]:
@@ -147,6 +148,8 @@ def _load_yaml(text: str) -> LoadedSource:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or "unreadable YAML"
+        if exc.context and exc.context_mark is not None:
+            what = f"{what} {exc.context} that starts on line {exc.context_mark.line + 1}"
         message = f"the file is not valid YAML ({what}): fix the text near this line"
         return LoadedSource(None, SourceMap(), (), Problem(None, None, line, "syntax", message))
     except yaml.YAMLError as exc:

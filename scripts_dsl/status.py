@@ -109,7 +109,7 @@ def _build_machine() -> Machine:
 _MACHINE: Final[Machine] = _build_machine()
 _ALLOWED: Final[Mapping[CustomerStatus, frozenset[CustomerStatus]]] = {
     status: frozenset(
-        CustomerStatus(t.dest) for t in _MACHINE.get_transitions(source=status.value)
+        CustomerStatus(str(t.dest)) for t in _MACHINE.get_transitions(source=status.value)
     )
     for status in CustomerStatus
 }
@@ -146,7 +146,10 @@ def cumulative_totals(counts: Mapping[CustomerStatus, int]) -> dict[CustomerStat
     Registered counts everyone; Confirmed counts Confirmed + Joined; Joined and Cancelled
     count themselves.
     """
-    get = lambda s: int(counts.get(s, 0))  # noqa: E731 - local shorthand
+
+    def get(status: CustomerStatus) -> int:
+        return int(counts.get(status, 0))
+
     return {
         CustomerStatus.REGISTERED: sum(get(s) for s in CustomerStatus),
         CustomerStatus.CONFIRMED: get(CustomerStatus.CONFIRMED) + get(CustomerStatus.JOINED),

@@ -121,15 +121,15 @@ def _schema_message(error: Mapping[str, Any], loc: list[Any], model: type[BaseMo
                 "letters, digits and '_'")
     if kind == "too_short":
         least = (error.get("ctx") or {}).get("min_length", 1)
-        return f"'{name}' needs at least {least} entr{'y' if least == 1 else 'ies'}"
+        return f"add at least {least} entr{'y' if least == 1 else 'ies'} to '{name}'"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind == "value_error":
         return message
     if kind in _KIND_TEXT:
-        return f"'{name}' {_KIND_TEXT[kind]} (got {got})"
+        return f"'{name}' {_KIND_TEXT[kind]} (got {got}): change this value"
     if message.startswith("Input should"):
         message = f"'{name}' should" + message.removeprefix("Input should")
-    return f"{message} (got {got})"
+    return f"{message} (got {got}): change this value"
 
 
 def _schema_problems(exc: ValidationError, base: Path, block_id: str | None,
@@ -249,7 +249,8 @@ def validate_data(data: Any, source_map: SourceMap | None = None, duplicates: It
             continue
         raw_id = raw.get("id")
         block_id = raw_id if isinstance(raw_id, str) and raw_id else None
-        kind = raw.get("type") if isinstance(raw.get("type"), str) else ""
+        raw_kind = raw.get("type")
+        kind = raw_kind if isinstance(raw_kind, str) else ""
         block: Block | None = None
         shaped = True
         try:

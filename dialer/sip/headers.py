@@ -69,6 +69,11 @@ _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _DISPLAY_TOKENS = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]+[A-Za-z0-9\-.!%*_+`'~]+)*")
 _QUOTED = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
 _LWS = " \t"
+_NAME_ADDR = re.compile(
+    r'(?:("(?:[^"\\\r\n]|\\[^\r\n])*")|([A-Za-z0-9\-.!%*_+`\'~]+(?:[ \t]+[A-Za-z0-9\-.!%*_+`\'~]+)*))?'
+    r'[ \t]*<([^<>" \t]+)>[ \t]*(;.*)?',
+    re.S,
+)
 
 # Lower-cased name (long or compact) -> lower-cased canonical name: the look-up key.
 _KEYS = {**{k: v.lower() for k, v in COMPACT_FORMS.items()}, **{k: k for k in _CANONICAL}}
@@ -182,6 +187,12 @@ class NameAddr:
     @classmethod
     def parse(cls, text: str) -> "NameAddr":
         text = text.strip(_LWS)
+        m = _NAME_ADDR.fullmatch(text)
+        if m:  # the usual name-addr form, in one regex; anything else takes the long way
+            quoted, tokens, inner, tail = m.groups()
+            uri = SipUri.parse(inner)
+            params = _header_params(tail, text) if tail else ()
+            return new_frozen(cls, uri=uri, display_name=quoted or tokens, params=params, wildcard=False)
         if text == "*":
             return cls(uri=SipUri(scheme="sip", host="*"), wildcard=True)
         display: str | None = None

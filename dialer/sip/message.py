@@ -70,7 +70,7 @@ _VERSION = re.compile(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+")
 _STATUS = re.compile(r"[0-9]{3}")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 # One unfolded header line per match; when every line matches, no slower per-line work.
-_FIELD_LINES = re.compile(r"^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
+_FIELD_LINES = re.compile(r"^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:[ \t]*((?:[^\n]*[^ \t\n])?)[ \t]*$", re.M)
 _FOLD = re.compile(r"[ \t]*\r?\n[ \t]*|\r")
 _LWS = " \t"
 # Headers a message may carry at most once (s20: single-valued; RFC 4475 s3.3.8, s3.3.9).
@@ -143,8 +143,9 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         """Every value, list headers split at top-level commas (s7.3.1)."""
-        values = list(self._matches(name))
-        if header_key(name) in LIST_HEADERS:
+        want = header_key(name)
+        values = [v for key, (_, v) in zip(self._keys, self.fields) if key == want]  # type: ignore[attr-defined]
+        if want in LIST_HEADERS:
             return [part for v in values for part in split_commas(v)]
         return values
 

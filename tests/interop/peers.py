@@ -530,7 +530,10 @@ class PeerSet:
         ]
         if pause_ms is not None:
             argv += ["-d", str(pause_ms)]
-        for key, value in (keys or {}).items():
+        keys = dict(keys or {})
+        if target is not None:
+            keys.setdefault("rtp_port", str(media_port))  # the UAC scenarios' SDP audio port
+        for key, value in keys.items():
             argv += ["-key", key, value]
         if auth is not None:
             argv += ["-au", auth[0], "-ap", auth[1]]

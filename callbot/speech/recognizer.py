@@ -1,0 +1,299 @@
+"""Keyword recognition on a call's audio with Vosk: one shared model, one recognizer per listen.
+
+:class:`SpeechModel` names a Vosk model directory. Creating one checks the directory (so a
+missing model fails when a script is validated, not during a call); the Vosk model itself
+(about 550 MB of memory for the small Korean model, two seconds to load) is loaded on first
+use, once per directory per process, and shared by every recognizer in every thread.
+It is always opened by path: Vosk's ``Model(lang=...)`` would download, and never runs here.
+
+:class:`KeywordRecognizer` listens for the keywords of one ``listen`` block. Its Vosk
+recognizer gets a grammar made of the keyword phrases plus the model's unknown-word token,
+which is fast (about 30x real time per stream on one core) and keeps the decoder on the
+words the script can act on. It is fed 8 kHz int16 frames as they arrive and returns typed
+events (:mod:`callbot.speech.events`): speech start, then exactly one decision.
+
+**Sample rate.** Vosk models are trained on 16 kHz audio. The recognizer is created at the
+call's rate (8 kHz) and Vosk resamples internally (Kaldi's ``LinearResample``). Upsampling in
+numpy first (windowed sinc, :func:`dialer.rtp.audio.resample`) was measured by
+``bench.speech``: it gave no better keyword accuracy and cost more CPU (twice the samples
+through the Python boundary plus the filter), so the internal path is used.
+
+**Endpointing.** The decision is taken at the first of: the recognizer's own final result
+(Vosk's endpoint rules in the model's ``conf/model.conf``) with words in it; trailing silence
+of :attr:`EndpointConfig.trailing_silence` (0.4 s) after speech by frame energy, which forces
+Vosk's final result; the maximum utterance length; the end of the audio (:meth:`finish`).
+No speech by the no-input timeout gives :class:`NoInput`.
+
+**Intents.** The transcript is matched with :func:`scripts_dsl.speech.match_intent`, the same
+rule the script simulator uses: NFC, case-folded, whole words; the longest keyword wins and a
+tie between intents is no match. ``confidence`` is the mean of Vosk's per-word confidences;
+below ``min_confidence`` a match is reported as :class:`NoMatch`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import vosk
+from numpy.typing import NDArray
+
+from callbot.speech.endpoint import EndpointConfig, Endpointer, Step, frame_energies_db
+from callbot.speech.errors import INSTALL_HINT, SpeechInputError, SpeechModelError, UnknownKeywords
+from callbot.speech.events import (
+    Decision,
+    Endpoint,
+    NoInput,
+    NoMatch,
+    SpeechEvent,
+    SpeechResult,
+    SpeechStarted,
+)
+from callbot.speech.models import find_packaged_model, looks_like_model
+from callbot.speech.vocabulary import ModelVocabulary, missing_words, read_vocabulary
+from scripts_dsl.speech import match_intent, tokens
+
+__all__ = ["KeywordRecognizer", "SpeechModel", "missing_words", "UNKNOWN_TEXT"]
+
+UNKNOWN_TEXT = "[unk]"
+"""How an out-of-vocabulary stretch of speech reads in transcripts, whatever the model's own
+spelling of its unknown token (``[unk]``, ``<unk>``, ``<UNK>``)."""
+
+FRAME_DURATION = 0.020
+"""Frames are cut into 20 ms pieces for the energy rules (one RTP packet at ptime 20)."""
+
+_VOSK_LOG_LEVEL = -1  # Kaldi verbosity: -1 keeps warnings and errors, drops the LOG lines
+
+
+class _LoadedModels:
+    """Vosk models loaded in this process, one per real path, loaded at most once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[str, vosk.Model] = {}
+        self._loading: dict[str, threading.Lock] = {}
+
+    def get(self, path: Path) -> vosk.Model:
+        key = os.path.realpath(path)
+        with self._lock:
+            found = self._models.get(key)
+            if found is not None:
+                return found
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:  # one thread loads; others wait for it instead of loading a second copy
+            with self._lock:
+                found = self._models.get(key)
+            if found is None:
+                vosk.SetLogLevel(_VOSK_LOG_LEVEL)
+                try:
+                    found = vosk.Model(model_path=key)
+                except Exception as exc:  # the vosk binding raises bare Exception
+                    raise SpeechModelError(
+                        f"Vosk could not load the speech model {path}: {exc}; {INSTALL_HINT}"
+                    ) from exc
+                with self._lock:
+                    self._models[key] = found
+            return found
+
+
+_LOADED = _LoadedModels()
+
+
+class SpeechModel:
+    """A Vosk model directory: checked now, loaded on first use, shared per process."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise SpeechModelError(
+                f"the speech model directory {self.path} does not exist: {INSTALL_HINT}"
+            )
+        lacking = looks_like_model(self.path)
+        if lacking:
+            raise SpeechModelError(
+                f"{self.path} is not a Vosk model directory (no {', '.join(lacking)}): "
+                f"{INSTALL_HINT}"
+            )
+
+    @classmethod
+    def packaged(cls, lang: str) -> SpeechModel:
+        """The model installed from PyPI for ``lang`` (see :mod:`callbot.speech.models`)."""
+        return cls(find_packaged_model(lang))
+
+    def __repr__(self) -> str:
+        return f"SpeechModel({str(self.path)!r})"
+
+    def load(self) -> vosk.Model:
+        """The loaded Vosk model (loaded by the first caller in the process, then shared)."""
+        return _LOADED.get(self.path)
+
+    def vocabulary(self) -> frozenset[str]:
+        """The words the model can recognize, as it spells them (read once per process)."""
+        return self.word_list().words
+
+    def word_list(self) -> ModelVocabulary:
+        return read_vocabulary(self.path)
+
+    def missing_words(self, phrases: Iterable[str]) -> list[str]:
+        """Words of ``phrases`` the model cannot recognize (see :func:`missing_words`)."""
+        return self.word_list().missing(phrases)
+
+
+class KeywordRecognizer:
+    """Streaming recognition of one ``listen`` block's keywords on one call's audio.
+
+    ``keywords`` maps each intent to its keyword phrases. Every word of every phrase must be
+    in the model's vocabulary, else :class:`UnknownKeywords` lists the missing ones (raised
+    here, before any audio). :meth:`feed` takes int16 audio at ``sample_rate`` in pieces of
+    any length and returns events; after the decision it ignores further audio. Not
+    thread-safe: one thread at a time (the :class:`~callbot.speech.stream.ListeningSession`
+    runs it on one worker at a time).
+    """
+
+    def __init__(
+        self,
+        model: SpeechModel,
+        keywords: Mapping[str, Sequence[str]],
+        sample_rate: int = 8000,
+        *,
+        endpoint: EndpointConfig | None = None,
+        min_confidence: float = 0.0,
+    ) -> None:
+        if not keywords or not any(keywords.values()):
+            raise ValueError("a keyword recognizer needs at least one intent with a keyword")
+        if sample_rate % 50:
+            raise ValueError(f"sample rate {sample_rate} Hz has no whole 20 ms frame")
+        self.model = model
+        self.keywords = {intent: list(phrases) for intent, phrases in keywords.items()}
+        self.sample_rate = sample_rate
+        self.endpoint = endpoint if endpoint is not None else EndpointConfig()
+        self.min_confidence = min_confidence
+        vocabulary = model.word_list()
+        missing = vocabulary.missing(p for phrases in self.keywords.values() for p in phrases)
+        if missing:
+            raise UnknownKeywords(str(model.path), missing)
+        self.grammar = build_grammar(vocabulary, self.keywords)
+        self._unknown = vocabulary.unknown_token
+        try:
+            self._vosk = vosk.KaldiRecognizer(model.load(), float(sample_rate), self.grammar)
+        except Exception as exc:  # the vosk binding raises bare Exception
+            raise SpeechModelError(f"Vosk refused a recognizer for {model.path}: {exc}") from exc
+        self._vosk.SetWords(True)
+        self._frame = sample_rate // 50
+        self._endpointer = Endpointer(self.endpoint, FRAME_DURATION)
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._frames = 0
+        self.decision: Decision | None = None
+        """The terminal event, once the recognizer has decided."""
+
+    @property
+    def done(self) -> bool:
+        return self.decision is not None
+
+    @property
+    def audio_time(self) -> float:
+        """Seconds of audio consumed so far."""
+        return self._frames * FRAME_DURATION
+
+    def feed(self, pcm: NDArray[np.int16]) -> list[SpeechEvent]:
+        """Consume ``pcm`` (mono int16 at :attr:`sample_rate`) and return what happened."""
+        if self.decision is not None:
+            return []
+        samples = _check_pcm(pcm)
+        if self._pending.size:
+            samples = np.concatenate([self._pending, samples])
+        whole = samples.size - samples.size % self._frame
+        self._pending = samples[whole:].copy()
+        if not whole:
+            return []
+        frames = samples[:whole].reshape(-1, self._frame)
+        energies = frame_energies_db(frames)
+        events: list[SpeechEvent] = []
+        for frame, energy in zip(frames, energies.tolist(), strict=True):
+            self._frames += 1
+            now = self._frames * FRAME_DURATION
+            endpointed = self._vosk.AcceptWaveform(frame.tobytes())
+            step = self._endpointer.step(energy, now)
+            if step is Step.SPEECH_STARTED:
+                events.append(SpeechStarted(self._endpointer.started_at or 0.0))
+            if endpointed:
+                # Vosk decodes steady noise into grammar words too: its finals count only
+                # once the energy rule has heard speech start.
+                result = json.loads(self._vosk.Result())
+                if result.get("result") and self._endpointer.started_at is not None:
+                    self._decide(result, now, "recognizer", events)
+                    break
+            if step is Step.SPEECH_ENDED or step is Step.MAX_SPEECH:
+                reason: Endpoint = "silence" if step is Step.SPEECH_ENDED else "max_speech"
+                self._decide(json.loads(self._vosk.FinalResult()), now, reason, events)
+                break
+            if step is Step.NO_INPUT:
+                self.decision = NoInput(now)
+                events.append(self.decision)
+                break
+        return events
+
+    def finish(self) -> list[SpeechEvent]:
+        """The audio has ended (hangup, end of file): decide on what was heard so far."""
+        if self.decision is not None:
+            return []
+        now = self.audio_time
+        events: list[SpeechEvent] = []
+        result = json.loads(self._vosk.FinalResult())
+        if self._endpointer.started_at is None:
+            self.decision = NoInput(now)
+            events.append(self.decision)
+        else:
+            self._decide(result, now, "finish", events)
+        return events
+
+    def _decide(
+        self, result: dict[str, Any], now: float, endpoint: Endpoint, events: list[SpeechEvent]
+    ) -> None:
+        words: list[dict[str, Any]] = result.get("result") or []
+        started = self._endpointer.started_at or 0.0
+        ended = self._endpointer.ended_at if self._endpointer.ended_at is not None else now
+        text = " ".join(
+            UNKNOWN_TEXT if word["word"] == self._unknown else str(word["word"]) for word in words
+        )
+        confidence = (
+            float(sum(float(word.get("conf", 0.0)) for word in words) / len(words)) if words else 0.0
+        )
+        known = " ".join(str(w["word"]) for w in words if w["word"] != self._unknown)
+        intent = match_intent(known, self.keywords)
+        decision: Decision
+        if intent is not None and confidence >= self.min_confidence:
+            decision = SpeechResult(text, intent, round(confidence, 4), now, started, ended, endpoint)
+        else:
+            decision = NoMatch(text, round(confidence, 4), now, started, ended, endpoint)
+        self.decision = decision
+        events.append(decision)
+
+
+def build_grammar(vocabulary: ModelVocabulary, keywords: Mapping[str, Sequence[str]]) -> str:
+    """The Vosk grammar (a JSON list of phrases) for ``keywords``, in the model's spelling,
+    plus the model's unknown-word token so speech outside the keywords can decode to it."""
+    phrases: dict[str, None] = {}
+    for intent_phrases in keywords.values():
+        for phrase in intent_phrases:
+            spelled = [vocabulary.spelling(word) or word for word in tokens(phrase)]
+            if spelled:
+                phrases.setdefault(" ".join(spelled))
+    if vocabulary.unknown_token is not None:
+        phrases.setdefault(vocabulary.unknown_token)
+    return json.dumps(list(phrases), ensure_ascii=False)
+
+
+def _check_pcm(pcm: NDArray[np.int16]) -> NDArray[np.int16]:
+    array = np.asarray(pcm)
+    if array.dtype != np.int16 or array.ndim != 1:
+        raise SpeechInputError(
+            f"a recognizer takes one-dimensional int16 samples, not {array.dtype} of shape "
+            f"{array.shape}"
+        )
+    return array
