@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.probes import GcPauses, LoopStalls
 from dialer.media import SendStats
 from dialer.outcome import CallResult, HangupBy
 from dialer.phone import Call, Softphone
@@ -103,7 +104,8 @@ async def run(
     (of one core), ``spacing_ms`` (p50/p99/p999/max of every stream's send intervals in the
     window), ``over_25ms`` (share of intervals above 25 ms), ``tick_work_ms`` (time to send one
     packet on every stream), ``late_ticks``, ``max_lag_ms``, ``digits`` (received, expected,
-    per-call min/mean, calls whose digits are out of order), ``setup_s``, ``max_rss_mb``."""
+    per-call min/mean, calls whose digits are out of order), ``gc`` and ``loop_stalls`` (see
+    :mod:`bench.probes`), ``setup_s``, ``max_rss_mb``."""
     pcm = prompt_pcm()
     prompt_seconds = len(pcm) / 8000.0
     stats = SendStats(capacity=int(calls * 50 * (hold + 2)) + 1000, tick_capacity=int(50 * (hold + 2)) + 100)
@@ -126,7 +128,9 @@ async def run(
             delay = started + index / ramp - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            call = await phone.dial(uri, ring_timeout=setup_timeout, media_timeout=None)
+            # The inactivity check runs on every tick as in production; sipp's last digit comes
+            # about 30 s after the answer, so the timeout is set beyond the whole run.
+            call = await phone.dial(uri, ring_timeout=setup_timeout, media_timeout=hold + calls / ramp + 60)
             item = Tracked(call, loop.time())
             tracked.append(item)
             waiters.append(asyncio.create_task(one(item)))
@@ -136,6 +140,9 @@ async def run(
         gc.collect()
 
         profiler = cProfile.Profile() if profile is not None else None
+        pauses, stalls = GcPauses(), LoopStalls()
+        pauses.start()
+        stalls.start()
         cpu0, t0 = _cpu(), time.monotonic()
         stats.recording = True
         if profiler is not None:
@@ -145,6 +152,8 @@ async def run(
             profiler.disable()
         stats.recording = False
         cpu1, t1 = _cpu(), time.monotonic()
+        pauses.stop()
+        await stalls.stop()
         if profiler is not None and profile is not None:
             profiler.dump_stats(profile)
 
@@ -210,6 +219,8 @@ async def run(
             "per_call_mean": received / len(per_call) if per_call else 0.0,
             "out_of_order_calls": out_of_order,
         },
+        "gc": pauses.report(),
+        "loop_stalls": stalls.report(),
         "setup_s": setup_s,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "prompt_s": prompt_seconds,

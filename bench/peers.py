@@ -30,6 +30,7 @@ __all__ = [
     "start_kamailio",
     "start_sipp_uac",
     "start_sipp_uas",
+    "udp_drops",
     "wait_port_bound",
 ]
 
@@ -95,6 +96,20 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def udp_drops(port: int) -> int | None:
+    """Datagrams the kernel dropped on the IPv4 UDP socket bound to ``port`` because its receive
+    buffer was full (the last column of /proc/net/udp); None if no such socket."""
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            return int(fields[-1])
+    return None
 
 
 def wait_port_bound(proc: Proc, port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.peers import udp_drops
+from bench.probes import GcPauses, LoopStalls
 from dialer.errors import DialerError
 from dialer.outcome import CallOutcome, HangupBy
 from dialer.phone import Softphone
@@ -56,7 +58,9 @@ async def run(
 ) -> dict[str, Any]:
     """Place the calls; return ``calls``, ``ok``, ``failed``, ``failures`` (outcome counts),
     ``elapsed_s`` (first INVITE to last call ended), ``achieved_cps`` (ok / elapsed),
-    ``setup_ms`` (p50/p99 from dial to answer), ``cpu_s`` and ``cpu_pct`` of this process."""
+    ``setup_ms`` (p50/p99 from dial to answer), ``cpu_s`` and ``cpu_pct`` of this process, and
+    ``sip_socket_drops``: datagrams the kernel dropped on our SIP socket, its buffer full;
+    ``loop_stalls`` and ``gc`` (see :mod:`bench.probes`)."""
     loop = asyncio.get_running_loop()
     trunk = Trunk(host=proxy[0], port=proxy[1], username=username, password=password)
     gate = asyncio.Semaphore(concurrency)
@@ -86,6 +90,10 @@ async def run(
             finally:
                 gate.release()
 
+        stalls = LoopStalls()
+        stalls.start()
+        pauses = GcPauses()
+        pauses.start()
         cpu0 = _cpu()
         start = loop.time()
         tasks = []
@@ -97,6 +105,9 @@ async def run(
             tasks.append(asyncio.create_task(one()))
         await asyncio.wait(tasks, timeout=2 * timeout + 5)
         cpu = _cpu() - cpu0
+        pauses.stop()
+        await stalls.stop()
+        sip_drops = udp_drops(phone.endpoint.port)
 
     ends = [a.ended for a in attempts if a.ended is not None]
     elapsed = (max(ends) if ends else loop.time()) - start
@@ -118,6 +129,9 @@ async def run(
         },
         "cpu_s": cpu,
         "cpu_pct": 100.0 * cpu / elapsed if elapsed > 0 else 0.0,
+        "sip_socket_drops": sip_drops,
+        "loop_stalls": stalls.report(),
+        "gc": pauses.report(),
     }
 
 

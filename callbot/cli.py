@@ -17,6 +17,8 @@ from rich.table import Table
 
 from callbot.cli_script import script_app
 from callbot.engine import EngineResult
+from callbot.prompts import PromptError
+from callbot.speech.errors import SpeechError
 from callbot.scriptcall import ScriptCallOptions, run_script_call
 from callbot.testcall import TestCallOptions, run_test_call
 from scripts_dsl import CustomerStatus
@@ -130,7 +132,7 @@ def call(
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    except DialerError as exc:
+    except (DialerError, PromptError, SpeechError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     if json_output:

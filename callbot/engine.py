@@ -43,8 +43,6 @@ class KeywordListener(Protocol):
 
     def events(self) -> AsyncIterator[object]: ...
 
-    def start_timer(self) -> None: ...
-
     def close(self) -> None: ...
 
 
@@ -352,15 +350,11 @@ class CallEngine:
     def _arm_no_input(self) -> None:
         if self._pending_timeout is None or self._ended:
             return
-        if self._listener is not None and self._collecting is None:
-            return  # the recognizer runs its own no-input timer (it knows when speech starts)
         generation = self._generation
         loop = asyncio.get_running_loop()
         handle = loop.call_later(self._pending_timeout, self._queue.put_nowait, _Tick(generation, "no_input"))
         self._timers.append(_Timer(generation, handle))
         self._pending_timeout = None
-        if self._listener is not None:
-            self._listener.start_timer()
 
     def _start_listening(self, action: act.Listen) -> None:
         self._listening = action

@@ -123,6 +123,9 @@ class MediaStream:
         self.on_events: Callable[[list[object]], None] | None = None
         self.on_inactive: Callable[[], None] | None = None
         self.closed = False
+        # The session's receive-side deadline, asked after each input that can move it
+        # (receive, handle_timer) instead of on every tick: tick() only sends.
+        self._deadline: float | None = None
 
     def start(
         self,
@@ -148,6 +151,7 @@ class MediaStream:
         if self.session is None or self.closed:
             return
         events = self.session.receive(data, self.engine.now)
+        self._deadline = self.session.next_deadline()
         if events and self.on_events is not None:
             self.on_events(events)
 
@@ -165,9 +169,10 @@ class MediaStream:
         except OSError as exc:
             log.debug("RTP send to %s failed: %s", self.remote, exc)
         events = session.pop_events()
-        deadline = session.next_deadline()
+        deadline = self._deadline
         if deadline is not None and now >= deadline:
             events += session.handle_timer(now)
+            self._deadline = session.next_deadline()
         if events and self.on_events is not None:
             self.on_events(events)
         if self.on_inactive is not None and session.is_inactive(now):

@@ -82,6 +82,10 @@ _LIBESPEAK_LOCK = threading.Lock()
 """libespeak-ng has one synthesizer per process and pyttsx3 one engine per driver name."""
 
 
+class _EmptyRender(Exception):
+    """pyttsx3 returned without writing audio (retried)."""
+
+
 class Pyttsx3Engine:
     """pyttsx3's ``espeak`` driver on libespeak-ng (see the module docstring)."""
 
@@ -90,7 +94,20 @@ class Pyttsx3Engine:
     def __init__(self) -> None:
         self._engine: Any = None  # pyttsx3 ships no type information
 
+    # Measured here: about 1 render in 30 comes back empty (runAndWait returns before the
+    # driver wrote the file); the same text renders on the next try. Retry those only.
+    EMPTY_RENDER_TRIES = 3
+
     def synthesize(self, text: str, voice: str, rate: int, out: Path) -> None:
+        for attempt in range(1, self.EMPTY_RENDER_TRIES + 1):
+            try:
+                self._synthesize_once(text, voice, rate, out)
+                return
+            except _EmptyRender:
+                if attempt == self.EMPTY_RENDER_TRIES:
+                    raise TtsError(f"pyttsx3 produced no audio for voice {voice!r} ({attempt} tries)") from None
+
+    def _synthesize_once(self, text: str, voice: str, rate: int, out: Path) -> None:
         with _LIBESPEAK_LOCK:
             engine = self._load()
             errors: list[BaseException] = []
@@ -112,7 +129,7 @@ class Pyttsx3Engine:
                 " (see `espeak-ng --voices` for the installed voices)"
             ) from errors[0]
         if not out.is_file() or out.stat().st_size <= 44:
-            raise TtsError(f"pyttsx3 produced no audio for voice {voice!r}")
+            raise _EmptyRender()
 
     def _load(self) -> Any:
         if self._engine is None:

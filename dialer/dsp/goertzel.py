@@ -254,8 +254,8 @@ class InbandDtmfDetector:
         self._tones = tones
         n = np.arange(self.window)
         self._hann = np.hanning(self.window)
-        self._basis = np.exp(-2j * np.pi * np.outer(n, np.concatenate([tones, 2 * tones])) /
-                             sample_rate)
+        angles = 2 * np.pi * np.outer(n, np.concatenate([tones, 2 * tones])) / sample_rate
+        self._basis = np.concatenate([np.cos(angles), -np.sin(angles)], axis=1)  # re | im
         weight_sum = float(self._hann.sum())
         self._power_scale = 2.0 / (weight_sum * weight_sum)  # |bin|^2 -> sine power A^2/2
         self._total_scale = 1.0 / float(np.sum(self._hann * self._hann))
@@ -263,6 +263,8 @@ class InbandDtmfDetector:
         response = np.abs(np.exp(2j * np.pi * np.outer(grid, n) / sample_rate) @ self._hann)
         self._gain_grid = grid
         self._gain = (response / weight_sum) ** 2
+        widest = FREQUENCY_TOLERANCE * max(COLUMN_FREQUENCIES)
+        self._min_gain = float(self._gain[np.abs(grid) <= widest].min())
         self._row_harmonic_clear = (
             np.abs(2 * np.array(ROW_FREQUENCIES)[:, None] - np.array(COLUMN_FREQUENCIES)[None, :])
             >= HARMONIC_GUARD_HZ
@@ -270,6 +272,10 @@ class InbandDtmfDetector:
         self._min_power = dbm0_to_power(MIN_TONE_LEVEL_DBM0)
         self._state = _StreamState()
         self.windows_analysed = 0
+        """Analysis windows seen so far."""
+        self.windows_passed = 0
+        """Windows that passed every per-window test (talk-off margin: speech should give
+        almost none, and never :data:`MIN_TONE_MS` worth in a row)."""
 
     # ------------------------------------------------------------ public
 
@@ -318,22 +324,33 @@ class InbandDtmfDetector:
         and the powers of the strongest row and column tone, corrected for detuning."""
         centred = frames - frames.mean(axis=1, keepdims=True)
         weighted = centred * self._hann
-        bins = weighted @ self._basis
-        power = (bins.real**2 + bins.imag**2) * self._power_scale
-        total = np.einsum("ij,ij->i", weighted, weighted) * self._total_scale
-        fundamentals = bins[:, :8]
+        parts = weighted @ self._basis
+        real, imag = parts[:, :16], parts[:, 16:]
+        power = (real * real + imag * imag) * self._power_scale
+        fundamentals = real[:, :8] + 1j * imag[:, :8]
         state = self._state
-        first = (
-            np.full((1, 8), np.nan + 0j) if state.previous_bins is None else state.previous_bins
-        )
-        previous = np.concatenate([first.reshape(1, 8), fundamentals[:-1]])
+        first = state.previous_bins
         state.previous_bins = fundamentals[-1:].copy()
+        rows, columns = power[:, :4], power[:, 4:8]
+        row_max, column_max = rows.max(axis=1), columns.max(axis=1)
+        total = np.einsum("ij,ij->i", weighted, weighted) * self._total_scale
+        # Fast path: tests 3 and 5 with the largest possible detuning correction. Silence and
+        # nearly all speech stop here.
+        reach = self._min_gain
+        maybe = (np.minimum(row_max, column_max) >= reach * self._min_power) & (
+            row_max + column_max >= reach * MIN_ENERGY_RATIO * total
+        )
+        if not maybe.any():
+            nothing = np.zeros(len(frames))
+            return np.full(len(frames), -1, dtype=np.int64), nothing, nothing
+        if first is None:
+            first = np.full((1, 8), np.nan + 0j)
+        previous = np.concatenate([first, fundamentals[:-1]])
         deviation = frequency_deviation(
             previous, fundamentals, self._tones, self.hop, self.sample_rate
         )
 
         index = np.arange(len(frames))
-        rows, columns = power[:, :4], power[:, 4:8]
         row = rows.argmax(axis=1)
         column = columns.argmax(axis=1)
         row_power = rows[index, row]
@@ -348,8 +365,8 @@ class InbandDtmfDetector:
             on_frequency = (
                 np.abs(row_deviation) <= FREQUENCY_TOLERANCE * self._tones[row]
             ) & (np.abs(column_deviation) <= FREQUENCY_TOLERANCE * self._tones[4 + column])
-        row_deviation = np.nan_to_num(row_deviation)
-        column_deviation = np.nan_to_num(column_deviation)
+        row_deviation = np.where(on_frequency, row_deviation, 0.0)
+        column_deviation = np.where(on_frequency, column_deviation, 0.0)
         row_level = row_power / np.interp(row_deviation, self._gain_grid, self._gain)
         column_level = column_power / np.interp(column_deviation, self._gain_grid, self._gain)
         loud = np.minimum(row_level, column_level) >= self._min_power
@@ -359,8 +376,9 @@ class InbandDtmfDetector:
         row_clean = ~self._row_harmonic_clear[row, column] | (
             power[index, 8 + row] <= harmonic * row_power
         )
-        passed = distinct & on_frequency & loud & pure & column_clean & row_clean
+        passed = maybe & distinct & on_frequency & loud & pure & column_clean & row_clean
         keys: NDArray[np.int64] = np.where(passed, row * 4 + column, -1)
+        self.windows_passed += int(np.count_nonzero(passed))
         return keys, row_level, column_level
 
     # ------------------------------------------------------------ over time

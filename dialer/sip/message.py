@@ -117,6 +117,8 @@ class Headers:
     """
 
     fields: tuple[tuple[str, str], ...] = ()
+    # header_key() of each field's name, computed once: look-ups compare keys only.
+    _keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_keys", tuple(header_key(n) for n, _ in self.fields))
@@ -129,14 +131,14 @@ class Headers:
 
     def _matches(self, name: str) -> Iterator[str]:
         want = header_key(name)
-        for key, (_, v) in zip(self._keys, self.fields):  # type: ignore[attr-defined]
+        for key, (_, v) in zip(self._keys, self.fields):
             if key == want:
                 yield v
 
     def get(self, name: str) -> str | None:
         """First value of a header, or None."""
         want = header_key(name)
-        for key, (_, v) in zip(self._keys, self.fields):  # type: ignore[attr-defined]
+        for key, (_, v) in zip(self._keys, self.fields):
             if key == want:
                 return v
         return None
@@ -144,7 +146,7 @@ class Headers:
     def get_all(self, name: str) -> list[str]:
         """Every value, list headers split at top-level commas (s7.3.1)."""
         want = header_key(name)
-        values = [v for key, (_, v) in zip(self._keys, self.fields) if key == want]  # type: ignore[attr-defined]
+        values = [v for key, (_, v) in zip(self._keys, self.fields) if key == want]
         if want in LIST_HEADERS:
             return [part for v in values for part in split_commas(v)]
         return values
@@ -152,7 +154,7 @@ class Headers:
     def count(self, name: str) -> int:
         """How many header fields (lines) carry that name."""
         want = header_key(name)
-        return sum(1 for key in self._keys if key == want)  # type: ignore[attr-defined]
+        return sum(1 for key in self._keys if key == want)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -165,7 +167,7 @@ class Headers:
 
     def remove(self, name: str) -> "Headers":
         want = header_key(name)
-        keys = self._keys  # type: ignore[attr-defined]
+        keys = self._keys
         return Headers(tuple(f for key, f in zip(keys, self.fields) if key != want))
 
     def set(self, name: str, value: str) -> "Headers":
@@ -173,7 +175,7 @@ class Headers:
         want = header_key(name)
         out: list[tuple[str, str]] = []
         placed = False
-        for key, f in zip(self._keys, self.fields):  # type: ignore[attr-defined]
+        for key, f in zip(self._keys, self.fields):
             if key == want:
                 if not placed:
                     out.append((name, value))
@@ -278,7 +280,7 @@ class _Message:
         length = str(len(self.body))
         lines = [start_line]
         wrote_length = False
-        for key, (name, value) in zip(self.headers._keys, self.headers.fields):  # type: ignore[attr-defined]
+        for key, (name, value) in zip(self.headers._keys, self.headers.fields):
             if key == "content-length":
                 if not wrote_length:
                     lines.append(f"{name}: {length}")
@@ -373,7 +375,8 @@ def _header_lines(head: str) -> tuple[str, list[tuple[str, str]]]:
     return start, pairs
 
 
-def _start_line(start: str, headers: Headers, body: bytes) -> Message:
+def _start_line(start: str) -> tuple[str, SipUri] | tuple[int, str]:
+    """``(method, Request-URI)`` of a Request-Line or ``(status, reason)`` of a Status-Line."""
     if start[:4].upper() == "SIP/":
         # Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (s7.2)
         version, _, rest = start.partition(" ")
@@ -385,7 +388,7 @@ def _start_line(start: str, headers: Headers, body: bytes) -> Message:
         if not _STATUS.fullmatch(code) or not 100 <= int(code) <= 699:
             # RFC 4475 s3.1.2.19 bigcode: out-of-range codes are dropped.
             raise SipParseError(f"bad status code in {start[:80]!r}")
-        return new_frozen(Response, headers=headers, body=body, status=int(code), reason=reason)
+        return int(code), reason
     # Request-Line = Method SP Request-URI SP SIP-Version (s7.1): single SPs, nothing else.
     parts = start.split(" ")
     if len(parts) != 3 or not all(parts):
@@ -401,7 +404,7 @@ def _start_line(start: str, headers: Headers, body: bytes) -> Message:
     if uri.headers:
         # RFC 4475 s3.1.2.11 escruri; s19.1.1 allows no headers in a Request-URI.
         raise SipParseError(f"Request-URI {uri_text[:80]!r} has headers")
-    return new_frozen(Request, headers=headers, body=body, method=method, uri=uri)
+    return method, uri
 
 
 def parse_message(data: bytes) -> Message:
@@ -423,6 +426,7 @@ def parse_message(data: bytes) -> Message:
     if "\r" in head.replace("\r\n", ""):
         raise SipParseError("bare CR in the message head")
     start, pairs = _header_lines(head)
+    first, second = _start_line(start)  # first: a version we cannot handle is a 505
     keys = tuple(header_key(name) for name, _ in pairs)
     headers = new_frozen(Headers, fields=tuple(pairs), _keys=keys)
     for single in _SINGLE:
@@ -440,7 +444,11 @@ def parse_message(data: bytes) -> Message:
             raise SipParseError(f"Content-Length {length} exceeds the {len(body)} body bytes received")
         body = body[:length]
 
-    message = _start_line(start, headers, body)
+    message: Message
+    if isinstance(first, int):
+        message = new_frozen(Response, headers=headers, body=body, status=first, reason=second)
+    else:
+        message = new_frozen(Request, headers=headers, body=body, method=first, uri=second)
     _check_mandatory(message)
     return message
 

@@ -38,10 +38,6 @@ def assert_rtp_paced(result: CallResult) -> None:
     )
 
 
-def test_pcap_digits_are_what_the_scenario_plays() -> None:
-    assert scenario_digits() == "123#"
-
-
 def test_answered_call_hears_the_pcap_digits_and_hangs_up_after_them(peers: PeerSet) -> None:
     uas = peers.sipp_uas("uas_answer_dtmf.xml")
     expected = scenario_digits()

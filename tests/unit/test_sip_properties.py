@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dialer.errors import SipParseError
-from dialer.sip.headers import CSeq, NameAddr, Via, quote_display
+from dialer.sip.headers import CSeq, NameAddr, Via, header_key, quote_display
 from dialer.sip.message import Headers, Message, Request, Response, parse_message
 from dialer.sip.uri import SipUri
 
@@ -162,8 +162,12 @@ def messages(draw: st.DrawFn) -> tuple[Message, dict[str, object]]:
         fields.append((draw(st.sampled_from(["Contact", "m"])), ", ".join(str(c) for c in contacts)))
     fields.extend(("Record-Route", str(r)) for r in record_route)
     fields.extend(draw(st.lists(st.tuples(ext_names, ext_values), max_size=3)))
-    fields = draw(st.permutations(fields))
-    headers = Headers.of(fields)
+    # Any order of the header lines, except that Vias and Record-Routes keep theirs (s7.3.1).
+    shuffled = draw(st.permutations(fields))
+    for kind in ("via", "record-route"):
+        in_order = iter([f for f in fields if header_key(f[0]) == kind])
+        shuffled = [next(in_order) if header_key(f[0]) == kind else f for f in shuffled]
+    headers = Headers.of(shuffled)
     body = draw(st.binary(max_size=120))
     message: Message
     if is_request:

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.dialer [--quick]`` (figures in BENCHMARKS.md)."""

@@ -1,0 +1,624 @@
+"""Service functions of the store: what the dialer and the API call.
+
+Every function takes the session first and the current time as ``now`` (timezone-aware);
+functions that write run in one transaction of their own (:func:`~callbot.store.db.
+write_transaction`) and commit it, so each call is all-or-nothing.
+
+The dialer's side keeps one promise: a call attempt is recorded before its INVITE leaves.
+:func:`claim_due` leases due customers to a worker and, in the same transaction, creates a
+pending :class:`~callbot.store.models.CallAttempt` for each; :func:`mark_dialing` refuses an
+attempt whose lease was lost; :func:`finish_attempt` writes the result exactly once;
+:func:`recover_expired` turns the attempts of a dead worker into ``abandoned`` ones and puts
+their customers back only after the retry interval.
+
+Claims take row locks with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+workers split a campaign without waiting for each other; on SQLite the claim runs inside
+``BEGIN IMMEDIATE``, the single write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from callbot.store.db import write_transaction
+from callbot.store.errors import AttemptFinished, CampaignStateRefused, InvalidData, LeaseLost, NotFound
+from callbot.store.models import (
+    E164,
+    AttemptState,
+    CallAttempt,
+    CallEvent,
+    Campaign,
+    CampaignCreate,
+    CampaignCustomer,
+    CampaignState,
+    Customer,
+    CustomerCreate,
+    DoNotContact,
+    Script,
+    ScriptFormat,
+    ScriptVersion,
+    StatusChange,
+    StatusSource,
+    Trunk,
+    TrunkCreate,
+)
+from callbot.store.report import CampaignReport, report
+from callbot.store.retry import DoneReason, RetryDecision, decide, decide_abandoned
+from callbot.store.types import utc
+from dialer.outcome import CallResult
+from scripts_dsl.errors import StatusChangeRefused
+from scripts_dsl.status import CustomerStatus, check_move
+
+__all__ = [
+    "CAMPAIGN_MOVES",
+    "Claim",
+    "StatusChangeRequest",
+    "EventRecord",
+    "FinishReport",
+    "CampaignReport",
+    "create_trunk",
+    "create_script_version",
+    "create_campaign",
+    "move_campaign",
+    "add_customers",
+    "claim_due",
+    "mark_dialing",
+    "renew_lease",
+    "finish_attempt",
+    "recover_expired",
+    "change_status",
+    "add_dnc",
+    "report",
+]
+
+_log = logging.getLogger(__name__)
+
+CAMPAIGN_MOVES: Final[Mapping[CampaignState, tuple[CampaignState, ...]]] = {
+    CampaignState.DRAFT: (CampaignState.RUNNING, CampaignState.STOPPED),
+    CampaignState.RUNNING: (CampaignState.PAUSED, CampaignState.COMPLETED, CampaignState.STOPPED),
+    CampaignState.PAUSED: (CampaignState.RUNNING, CampaignState.COMPLETED, CampaignState.STOPPED),
+    CampaignState.COMPLETED: (),
+    CampaignState.STOPPED: (),
+}
+"""The campaign lifecycle: draft -> running <-> paused -> completed, or stopped."""
+
+_INSERT_BATCH: Final = 5000
+
+
+# --- values exchanged with the dialer -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A customer leased to a worker, with the pending attempt to dial."""
+
+    attempt_id: int
+    attempt_no: int
+    campaign_customer_id: int
+    customer_id: int
+    phone: str
+    timezone: str
+    status: CustomerStatus
+    fields: Mapping[str, Any]
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StatusChangeRequest:
+    """A status move asked for during a call (a set_status block) or by a person."""
+
+    to_status: CustomerStatus
+    source: StatusSource
+    actor: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event of a call, ``t_ms`` after the attempt started."""
+
+    t_ms: int
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FinishReport:
+    """What :func:`finish_attempt` did. ``recorded`` is False when the attempt had already
+    been finished (nothing was changed). ``decision`` is None when the customer's schedule
+    was left alone (the attempt was already superseded by a newer one)."""
+
+    attempt_id: int
+    recorded: bool
+    status: CustomerStatus
+    refused: tuple[str, ...] = ()
+    decision: RetryDecision | None = None
+
+
+# --- catalogue --------------------------------------------------------------------------
+
+
+def create_trunk(session: Session, data: TrunkCreate, *, now: datetime) -> Trunk:
+    """Store a trunk; its name must be unused."""
+    with write_transaction(session):
+        if session.exec(select(Trunk.id).where(Trunk.name == data.name)).first() is not None:
+            raise InvalidData(f"name: a trunk called {data.name!r} already exists")
+        trunk = Trunk.model_validate(data, update={"created_at": utc(now)})
+        session.add(trunk)
+    return trunk
+
+
+def create_script_version(session: Session, name: str, source: str, fmt: ScriptFormat,
+                          version: str, *, now: datetime) -> ScriptVersion:
+    """Store a validated script text under script ``name`` (created if new).
+
+    ``version`` is the validator's content hash
+    (:attr:`scripts_dsl.validator.ValidationReport.version`); storing the same version again
+    returns the stored row.
+    """
+    if not version:
+        raise InvalidData("version: store only scripts that passed validation (no version id)")
+    with write_transaction(session):
+        script = session.exec(select(Script).where(Script.name == name)).first()
+        if script is None:
+            script = Script(name=name, created_at=utc(now))
+            session.add(script)
+            session.flush()
+        existing = session.exec(select(ScriptVersion).where(
+            ScriptVersion.script_id == script.id, ScriptVersion.version == version)).first()
+        if existing is not None:
+            return existing
+        assert script.id is not None
+        row = ScriptVersion(script_id=script.id, version=version, source=source,
+                            format=ScriptFormat(fmt), created_at=utc(now))
+        session.add(row)
+    return row
+
+
+def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) -> Campaign:
+    """Store a new campaign in the draft state."""
+    with write_transaction(session):
+        for ref, model in ((data.script_id, Script), (data.trunk_id, Trunk)):
+            if ref is not None and session.get(model, ref) is None:
+                raise NotFound(model.__name__, ref)
+        campaign = Campaign.model_validate(data, update={"created_at": utc(now)})
+        session.add(campaign)
+    return campaign
+
+
+def _campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Campaign:
+    query = select(Campaign).where(Campaign.id == campaign_id)
+    if lock:
+        query = query.with_for_update()
+    campaign = session.exec(query).first()
+    if campaign is None:
+        raise NotFound("campaign", campaign_id)
+    return campaign
+
+
+def move_campaign(session: Session, campaign_id: int, to: CampaignState, *,
+                  now: datetime) -> Campaign:
+    """Move a campaign along :data:`CAMPAIGN_MOVES`.
+
+    The first start pins the latest version of the campaign's script: a running campaign
+    keeps the version it started with.
+    """
+    to = CampaignState(to)
+    with write_transaction(session):
+        campaign = _campaign(session, campaign_id, lock=True)
+        allowed = CAMPAIGN_MOVES[campaign.state]
+        if to not in allowed:
+            raise CampaignStateRefused(campaign.state, to, allowed)
+        if to is CampaignState.RUNNING and campaign.script_version_id is None:
+            campaign.script_version_id = _latest_version(session, campaign)
+        if to is CampaignState.RUNNING and campaign.started_at is None:
+            campaign.started_at = utc(now)
+        if to in (CampaignState.COMPLETED, CampaignState.STOPPED):
+            campaign.finished_at = utc(now)
+        _log.info("campaign %s: %s -> %s", campaign_id, campaign.state.value, to.value)
+        campaign.state = to
+        session.add(campaign)
+    return campaign
+
+
+def _latest_version(session: Session, campaign: Campaign) -> int:
+    refuse = CampaignStateRefused
+    allowed = CAMPAIGN_MOVES[campaign.state]
+    if campaign.script_id is None:
+        raise refuse(campaign.state, CampaignState.RUNNING, allowed, "it has no script")
+    version = session.exec(select(ScriptVersion.id)
+                           .where(ScriptVersion.script_id == campaign.script_id)
+                           .order_by(col(ScriptVersion.id).desc())).first()
+    if version is None:
+        raise refuse(campaign.state, CampaignState.RUNNING, allowed,
+                     "its script has no validated version yet")
+    return version
+
+
+def add_customers(session: Session, campaign_id: int, customers: Sequence[CustomerCreate], *,
+                  now: datetime) -> list[int]:
+    """Add customers to a campaign, all or none; returns their campaign-customer ids in the
+    order given. Numbers on the Do-Not-Contact list are added already done.
+
+    Written with multi-row INSERTs (thousands of rows per statement), so 100,000 customers
+    take seconds. Duplicate checks are the importer's job, before this call.
+    """
+    stamp = utc(now)
+    with write_transaction(session):
+        _campaign(session, campaign_id)
+        blocked = _dnc_among(session, {c.phone for c in customers})
+        customer_ids: list[int] = []
+        for start in range(0, len(customers), _INSERT_BATCH):
+            rows = [{**c.model_dump(), "created_at": stamp}
+                    for c in customers[start:start + _INSERT_BATCH]]
+            customer_ids.extend(_insert_returning_ids(session, Customer, rows))
+        ids: list[int] = []
+        for start in range(0, len(customers), _INSERT_BATCH):
+            rows = [{
+                "campaign_id": campaign_id, "customer_id": cid,
+                "status": CustomerStatus.REGISTERED, "status_changed_at": stamp, "attempts": 0,
+                "done": c.phone in blocked,
+                "done_reason": DoneReason.DO_NOT_CONTACT if c.phone in blocked else None,
+                "created_at": stamp,
+            } for c, cid in zip(customers[start:start + _INSERT_BATCH],
+                                customer_ids[start:start + _INSERT_BATCH], strict=True)]
+            ids.extend(_insert_returning_ids(session, CampaignCustomer, rows))
+    return ids
+
+
+def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` with multi-row statements; their ids in the order given.
+
+    PostgreSQL numbers them from the sequence and returns the ids in parameter order. SQLite
+    cannot promise the order of RETURNING rows (SQLAlchemy then inserts one row per
+    statement), so there the ids are given explicitly: inside ``BEGIN IMMEDIATE`` nobody
+    else can insert until we commit.
+    """
+    if not rows:
+        return []
+    table = model.__table__
+    if session.get_bind().dialect.name == "sqlite":
+        first = 1 + int(session.execute(
+            sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one())
+        ids = list(range(first, first + len(rows)))
+        session.execute(sa.insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.execute(statement, rows).scalars()]
+
+
+def _dnc_among(session: Session, phones: Collection[str]) -> set[str]:
+    found: set[str] = set()
+    listed = sorted(phones)
+    for start in range(0, len(listed), _INSERT_BATCH):
+        chunk = listed[start:start + _INSERT_BATCH]
+        found.update(session.exec(select(DoNotContact.phone)
+                                  .where(col(DoNotContact.phone).in_(chunk))).all())
+    return found
+
+
+# --- the dialer's side ------------------------------------------------------------------
+
+
+def claim_due(session: Session, campaign_id: int, worker_id: str, *, now: datetime, limit: int,
+              lease_seconds: float, open_timezones: Collection[str] | None = None) -> list[Claim]:
+    """Lease up to ``limit`` customers of a running campaign to ``worker_id`` and record a
+    pending attempt for each, in one transaction.
+
+    A customer is due when it is not done, its next attempt time has come (or it was never
+    called), nobody holds its lease, its number is not on the Do-Not-Contact list and it has
+    had fewer than ``max_attempts`` attempts. ``open_timezones``, when given, keeps only
+    customers whose time zone (their own, else the campaign's) is among them: the zones in
+    which it is now calling hours. Expired leases of the campaign are recovered first
+    (:func:`recover_expired`), so their customers wait the retry interval.
+    """
+    if limit <= 0:
+        return []
+    stamp = utc(now)
+    until = stamp + timedelta(seconds=lease_seconds)
+    cc, cu, cp = CampaignCustomer, Customer, Campaign
+    zone = sa.func.coalesce(cu.timezone, cp.timezone)
+    query = (
+        sa.select(cc.id, cc.customer_id, cc.attempts, cc.status, cu.name, cu.phone, cu.email,
+                  cu.code, cu.extra, zone)
+        .join(cp, col(cp.id) == cc.campaign_id)
+        .join(cu, col(cu.id) == cc.customer_id)
+        .where(cc.campaign_id == campaign_id, cp.state == CampaignState.RUNNING,
+               cc.done == sa.false(), col(cc.lease_owner).is_(None),
+               sa.or_(col(cc.next_attempt_at).is_(None), col(cc.next_attempt_at) <= stamp),
+               cc.attempts < cp.max_attempts,
+               ~sa.exists().where(DoNotContact.phone == cu.phone))
+        .order_by(col(cc.next_attempt_at).asc().nulls_first(), cc.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=cc)  # type: ignore[arg-type]
+    )
+    if open_timezones is not None:
+        query = query.where(zone.in_(list(open_timezones)))
+    with write_transaction(session):
+        _recover(session, stamp, campaign_id)
+        rows = session.execute(query).all()
+        if not rows:
+            return []
+        session.execute(
+            sa.update(cc).where(col(cc.id).in_([r.id for r in rows]))
+            .values(attempts=cc.attempts + 1, lease_owner=worker_id, lease_expires_at=until)
+            .execution_options(synchronize_session=False))
+        attempt_ids = _insert_returning_ids(session, CallAttempt, [{
+            "campaign_customer_id": r.id, "campaign_id": campaign_id,
+            "attempt_no": r.attempts + 1, "worker_id": worker_id,
+            "state": AttemptState.PENDING, "created_at": stamp, "message": "", "digits": "",
+        } for r in rows])
+    claims = []
+    for row, attempt_id in zip(rows, attempt_ids, strict=True):
+        fields = {"name": row.name, "phone": row.phone, "email": row.email, "code": row.code,
+                  **(row.extra or {})}
+        claims.append(Claim(attempt_id=attempt_id, attempt_no=row.attempts + 1,
+                            campaign_customer_id=row.id, customer_id=row.customer_id,
+                            phone=row.phone, timezone=row[-1], status=row.status,
+                            fields=fields, lease_expires_at=until))
+    return claims
+
+
+def _locked_attempt(session: Session, attempt_id: int) -> CallAttempt:
+    attempt = session.exec(select(CallAttempt).where(CallAttempt.id == attempt_id)
+                           .with_for_update()).first()
+    if attempt is None:
+        raise NotFound("call attempt", attempt_id)
+    return attempt
+
+
+def _locked_customer(session: Session, campaign_customer_id: int) -> CampaignCustomer:
+    row = session.exec(select(CampaignCustomer).where(CampaignCustomer.id == campaign_customer_id)
+                       .with_for_update()).first()
+    if row is None:
+        raise NotFound("campaign customer", campaign_customer_id)
+    return row
+
+
+def mark_dialing(session: Session, attempt_id: int, call_id: str, *, now: datetime) -> None:
+    """Record that the INVITE with ``call_id`` is about to leave for this attempt.
+
+    Raises :class:`LeaseLost` when the worker no longer holds the customer's lease (the
+    attempt was abandoned, or the lease ran out): the worker must not dial.
+    """
+    stamp = utc(now)
+    with write_transaction(session):
+        attempt = _locked_attempt(session, attempt_id)
+        if attempt.state is AttemptState.DIALING and attempt.call_id == call_id:
+            return
+        if attempt.state is AttemptState.FINISHED:
+            raise AttemptFinished(f"call attempt {attempt_id} is already finished")
+        cc = _locked_customer(session, attempt.campaign_customer_id)
+        if (attempt.state is not AttemptState.PENDING or cc.lease_owner != attempt.worker_id
+                or cc.lease_expires_at is None or cc.lease_expires_at <= stamp):
+            raise LeaseLost(f"call attempt {attempt_id}: worker {attempt.worker_id} no longer "
+                            "holds this customer's lease; do not dial")
+        attempt.state = AttemptState.DIALING
+        attempt.call_id = call_id
+        attempt.started_at = stamp
+        session.add(attempt)
+
+
+def renew_lease(session: Session, worker_id: str, *, now: datetime, lease_seconds: float,
+                campaign_customer_ids: Collection[int] | None = None) -> int:
+    """Extend the leases ``worker_id`` still holds (all, or the given customers); returns how
+    many were extended. A lease already taken back by :func:`recover_expired` is not."""
+    cc = CampaignCustomer
+    statement = (sa.update(cc).where(cc.lease_owner == worker_id)
+                 .values(lease_expires_at=utc(now) + timedelta(seconds=lease_seconds))
+                 .execution_options(synchronize_session=False))
+    if campaign_customer_ids is not None:
+        statement = statement.where(col(cc.id).in_(list(campaign_customer_ids)))
+    with write_transaction(session):
+        result = session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_attempt(session: Session, attempt_id: int, result: CallResult, *, now: datetime,
+                   status_changes: Iterable[StatusChangeRequest] = (),
+                   events: Iterable[EventRecord] = (),
+                   retry: RetryDecision | None = None) -> FinishReport:
+    """Write an attempt's result, its events and the status changes it caused, and schedule
+    the customer, in one transaction. Finishing an attempt twice changes nothing.
+
+    Status changes are checked in order against the customer's stored status with
+    :func:`scripts_dsl.status.check_move`; refused ones are recorded as not applied, with the
+    reason. ``retry`` overrides the campaign's retry rules (:func:`callbot.store.retry.decide`).
+    A customer on the Do-Not-Contact list is done whatever the rules say. When the attempt
+    was abandoned and the customer has been claimed again since, only the result and the
+    status changes are written; the newer attempt owns the schedule.
+    """
+    stamp = utc(now)
+    with write_transaction(session):
+        attempt = _locked_attempt(session, attempt_id)
+        cc = _locked_customer(session, attempt.campaign_customer_id)
+        if attempt.state is AttemptState.FINISHED:
+            return FinishReport(attempt_id, recorded=False, status=cc.status)
+        _write_result(attempt, result, stamp)
+        _write_events(session, attempt_id, events)
+        refused = _apply_changes(session, cc, attempt_id, status_changes, stamp)
+        attempt.final_status = cc.status
+        decision = None
+        if attempt.attempt_no == cc.attempts:
+            decision = retry or _decision(session, cc, result, stamp)
+            if not decision.done and _on_dnc(session, cc.customer_id):
+                decision = RetryDecision.finished(DoneReason.DO_NOT_CONTACT)
+            cc.last_outcome = result.outcome
+            cc.done = decision.done
+            cc.done_reason = decision.reason
+            cc.next_attempt_at = decision.next_attempt_at
+            cc.lease_owner = None
+            cc.lease_expires_at = None
+        session.add(attempt)
+        session.add(cc)
+        _log.info("attempt %s (customer %s): %s, status %s, %s", attempt_id, cc.id,
+                  result.outcome.value, cc.status.value,
+                  "schedule kept" if decision is None else
+                  f"done ({decision.reason})" if decision.done else
+                  f"next at {decision.next_attempt_at}")
+        return FinishReport(attempt_id, recorded=True, status=cc.status,
+                            refused=tuple(refused), decision=decision)
+
+
+def _write_result(attempt: CallAttempt, result: CallResult, stamp: datetime) -> None:
+    attempt.state = AttemptState.FINISHED
+    attempt.outcome = result.outcome
+    attempt.sip_status = result.sip_status
+    attempt.hangup_by = result.hangup_by
+    attempt.ring_ms = result.ring_ms
+    attempt.talk_ms = result.talk_ms
+    attempt.reason = result.reason
+    attempt.message = result.message
+    attempt.digits = result.digits[:255]
+    if result.call_id:
+        attempt.call_id = result.call_id
+    attempt.ended_at = stamp
+
+
+def _write_events(session: Session, attempt_id: int, events: Iterable[EventRecord]) -> None:
+    rows = [{"attempt_id": attempt_id, "seq": seq, "t_ms": e.t_ms, "kind": e.kind,
+             "data": dict(e.data)} for seq, e in enumerate(events, start=1)]
+    if rows:
+        session.execute(sa.insert(CallEvent.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _apply_changes(session: Session, cc: CampaignCustomer, attempt_id: int | None,
+                   requests: Iterable[StatusChangeRequest], stamp: datetime) -> list[str]:
+    refused: list[str] = []
+    for request in requests:
+        at = stamp if request.at is None else utc(request.at)
+        change = StatusChange(campaign_customer_id=cc.id, from_status=cc.status,
+                              to_status=CustomerStatus(request.to_status),
+                              source=StatusSource(request.source), actor=request.actor, at=at,
+                              attempt_id=attempt_id)
+        try:
+            check_move(cc.status, change.to_status)
+        except StatusChangeRefused as exc:
+            change.applied = False
+            change.message = str(exc)
+            refused.append(str(exc))
+        else:
+            cc.status = change.to_status
+            cc.status_changed_at = at
+        session.add(change)
+    return refused
+
+
+def _decision(session: Session, cc: CampaignCustomer, result: CallResult,
+              stamp: datetime) -> RetryDecision:
+    campaign = _campaign(session, cc.campaign_id)
+    return decide(campaign.retry_rules, campaign.max_attempts, result.outcome, cc.attempts,
+                  stamp, talk_ms=result.talk_ms, hangup_by=result.hangup_by)
+
+
+def _on_dnc(session: Session, customer_id: int) -> bool:
+    query = (sa.select(DoNotContact.id).join(Customer, Customer.phone == DoNotContact.phone)
+             .where(Customer.id == customer_id))
+    return session.execute(query).first() is not None
+
+
+def recover_expired(session: Session, *, now: datetime,
+                    campaign_id: int | None = None) -> list[int]:
+    """Take back the leases that expired before ``now`` (their worker died or hung).
+
+    Their pending or dialing attempts become ``abandoned``; their customers are scheduled
+    after the campaign's longest retry interval (never at once: the call may have reached
+    the customer), or are done when out of attempts. Returns the abandoned attempt ids.
+    """
+    with write_transaction(session):
+        return _recover(session, utc(now), campaign_id)
+
+
+def _recover(session: Session, stamp: datetime, campaign_id: int | None) -> list[int]:
+    cc = CampaignCustomer
+    query = (select(cc).where(col(cc.lease_owner).is_not(None),
+                              col(cc.lease_expires_at) <= stamp)
+             .with_for_update(skip_locked=True))
+    if campaign_id is not None:
+        query = query.where(cc.campaign_id == campaign_id)
+    abandoned: list[int] = []
+    campaigns: dict[int, Campaign] = {}
+    for row in session.exec(query).all():
+        campaign = campaigns.get(row.campaign_id) or _campaign(session, row.campaign_id)
+        campaigns[row.campaign_id] = campaign
+        attempts = session.exec(select(CallAttempt).where(
+            CallAttempt.campaign_customer_id == row.id,
+            col(CallAttempt.state).in_([AttemptState.PENDING, AttemptState.DIALING]))).all()
+        for attempt in attempts:
+            attempt.state = AttemptState.ABANDONED
+            attempt.message = (f"worker {attempt.worker_id} stopped renewing its lease "
+                               f"(expired {row.lease_expires_at}); the call's result is unknown")
+            session.add(attempt)
+            assert attempt.id is not None
+            abandoned.append(attempt.id)
+        decision = decide_abandoned(campaign.retry_rules, campaign.max_attempts, row.attempts,
+                                    stamp)
+        _log.warning("customer %s: lease of %s expired, %d attempt(s) abandoned, %s", row.id,
+                     row.lease_owner, len(attempts),
+                     f"done ({decision.reason})" if decision.done
+                     else f"next at {decision.next_attempt_at}")
+        row.lease_owner = None
+        row.lease_expires_at = None
+        row.done = decision.done
+        row.done_reason = decision.reason
+        row.next_attempt_at = decision.next_attempt_at
+        session.add(row)
+    session.flush()
+    return abandoned
+
+
+# --- people's side ----------------------------------------------------------------------
+
+
+def change_status(session: Session, campaign_customer_id: int, to: CustomerStatus,
+                  source: StatusSource, actor: str | None, *, now: datetime,
+                  attempt_id: int | None = None) -> StatusChange:
+    """Move a customer's status by hand (manager, agent, import).
+
+    Raises :class:`scripts_dsl.errors.StatusChangeRefused`, whose message lists the allowed
+    moves, when the status rules forbid it; nothing is written then.
+    """
+    stamp = utc(now)
+    with write_transaction(session):
+        cc = _locked_customer(session, campaign_customer_id)
+        check_move(cc.status, CustomerStatus(to))
+        change = StatusChange(campaign_customer_id=campaign_customer_id, from_status=cc.status,
+                              to_status=CustomerStatus(to), source=StatusSource(source),
+                              actor=actor, at=stamp, attempt_id=attempt_id)
+        cc.status = CustomerStatus(to)
+        cc.status_changed_at = stamp
+        session.add(cc)
+        session.add(change)
+    return change
+
+
+def add_dnc(session: Session, phone: str, reason: str, *, now: datetime,
+            created_by: str | None = None) -> DoNotContact:
+    """Put an E.164 number on the Do-Not-Contact list (again: returns the existing entry).
+
+    Campaign customers with that number that are not done and not in a call become done;
+    one in a call is made done when that call finishes.
+    """
+    if not E164.match(phone):
+        raise InvalidData(f"phone: {phone!r} is not in E.164 form (e.g. +84912345678)")
+    with write_transaction(session):
+        entry = session.exec(select(DoNotContact).where(DoNotContact.phone == phone)).first()
+        if entry is None:
+            entry = DoNotContact(phone=phone, reason=reason, created_at=utc(now),
+                                 created_by=created_by)
+            session.add(entry)
+        cc = CampaignCustomer
+        session.execute(
+            sa.update(cc)
+            .where(cc.done == sa.false(), col(cc.lease_owner).is_(None),
+                   col(cc.customer_id).in_(sa.select(Customer.id).where(Customer.phone == phone)))
+            .values(done=True, done_reason=DoneReason.DO_NOT_CONTACT, next_attempt_at=None)
+            .execution_options(synchronize_session=False))
+    return entry
