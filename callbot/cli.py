@@ -305,10 +305,11 @@ def _demo_table(rows: list[tuple[DemoNumber, CallResult]]) -> tuple[Table, bool]
 def demo(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log SIP and call state changes to stderr.")] = False,
 ) -> None:
-    """Call a few simulated phones on loopback (answers and presses 1 then 2, busy, declines,
-    never answers, no such number) through our dialer and show how each call ended.
+    """Call simulated phones on loopback through our dialer and show how each call ended.
 
-    Exit status 0 when every call ended as expected, 1 otherwise.
+    The phones: one answers and presses 1 then 2, one is busy, one declines, one never
+    answers (we cancel after 3 s), and one number does not exist. Exit status 0 when every
+    call ended as expected, 1 otherwise.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -338,8 +339,11 @@ def simulate_carrier(
     duration: Annotated[Optional[float], typer.Option("--duration", min=0.1, help="Stop after this many seconds (default: run until Ctrl-C).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log SIP and call state changes to stderr.")] = False,
 ) -> None:
-    """Run simulated phones behind one SIP address, as a carrier would route to them: each
-    number rings, answers, presses keys, is busy or declines as its config says."""
+    """Run simulated phones behind one SIP address until Ctrl-C, like a carrier's network.
+
+    Each number (the Request-URI user) rings, answers, presses keys, hangs up, is busy,
+    declines or never answers as the --config file says.
+    """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host, port = parse_hostport(bind, "--bind", default_port=0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from dialer.sip.uri import SipUri
 
 log = logging.getLogger("dialer.phone")
 
+_SIP_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/]+")
+
 
 @dataclass(frozen=True)
 class CallEndedEvent:
@@ -53,11 +56,11 @@ def target_uri(number_or_uri: str, trunk: Trunk | None) -> SipUri:
             raise ConfigError(f"bad SIP URI {text!r}: {exc}") from exc
     if trunk is None:
         raise ConfigError(f"{text!r} is a number: a trunk (--trunk HOST:PORT) is needed to call it")
-    allowed = set("0123456789+*#-.() ")
-    if not text or not set(text) <= allowed:
-        raise ConfigError(f"{text!r} is neither a phone number nor a sip: URI")
-    number = "".join(c for c in text if c not in "-.() ")
-    return trunk.uri_for(number)
+    if text and set(text) <= set("0123456789+*#-.() "):
+        return trunk.uri_for("".join(c for c in text if c not in "-.() "))
+    if _SIP_USER.fullmatch(text):
+        return trunk.uri_for(text)  # an extension or account name the trunk routes (RFC 3261 s25.1 user)
+    raise ConfigError(f"{text!r} is neither a phone number, a SIP user name nor a sip: URI")
 
 
 class Call:

@@ -32,8 +32,11 @@ below ``min_confidence`` a match is reported as :class:`NoMatch`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -67,6 +70,8 @@ spelling of its unknown token (``[unk]``, ``<unk>``, ``<UNK>``)."""
 FRAME_DURATION = 0.020
 """Frames are cut into 20 ms pieces for the energy rules (one RTP packet at ptime 20)."""
 
+_DITHER_SEED = 0x5EED
+_DITHER_LSB = 1.0  # Kaldi's default --dither: Gaussian noise of one int16 step
 _VOSK_LOG_LEVEL = -1  # Kaldi verbosity: -1 keeps warnings and errors, drops the LOG lines
 
 
@@ -89,16 +94,38 @@ class _LoadedModels:
             with self._lock:
                 found = self._models.get(key)
             if found is None:
-                vosk.SetLogLevel(_VOSK_LOG_LEVEL)
-                try:
-                    found = vosk.Model(model_path=key)
-                except Exception as exc:  # the vosk binding raises bare Exception
-                    raise SpeechModelError(
-                        f"Vosk could not load the speech model {path}: {exc}; {INSTALL_HINT}"
-                    ) from exc
+                found = _load_without_dither(Path(key), path)
                 with self._lock:
                     self._models[key] = found
             return found
+
+
+def _load_without_dither(root: Path, shown: Path) -> vosk.Model:
+    """Load the model with Kaldi's random dither turned off (see the module docstring).
+
+    Vosk reads the feature options from ``conf/mfcc.conf`` of the directory it is given, and
+    reads every file into memory while loading. So the model is loaded from a temporary
+    directory whose entries link to the model's, except ``conf/``, copied with
+    ``--dither=0`` appended (the last value of an option wins in Kaldi config files); the
+    directory is removed as soon as the model is in memory.
+    """
+    vosk.SetLogLevel(_VOSK_LOG_LEVEL)
+    try:
+        with tempfile.TemporaryDirectory(prefix="callbot-vosk-") as overlay:
+            for entry in os.listdir(root):
+                if entry != "conf":
+                    os.symlink(root / entry, os.path.join(overlay, entry))
+            conf = os.path.join(overlay, "conf")
+            shutil.copytree(root / "conf", conf)
+            with open(os.path.join(conf, "mfcc.conf"), "a", encoding="utf-8") as options:
+                options.write("\n--dither=0\n")
+            return vosk.Model(model_path=overlay)
+    except OSError as exc:
+        raise SpeechModelError(f"cannot prepare the speech model {shown}: {exc}") from exc
+    except Exception as exc:  # the vosk binding raises bare Exception
+        raise SpeechModelError(
+            f"Vosk could not load the speech model {shown}: {exc}; {INSTALL_HINT}"
+        ) from exc
 
 
 _LOADED = _LoadedModels()
@@ -185,6 +212,7 @@ class KeywordRecognizer:
             raise SpeechModelError(f"Vosk refused a recognizer for {model.path}: {exc}") from exc
         self._vosk.SetWords(True)
         self._frame = sample_rate // 50
+        self._dither = _dither_table(self._frame)
         self._endpointer = Endpointer(self.endpoint, FRAME_DURATION)
         self._pending = np.zeros(0, dtype=np.int16)
         self._frames = 0
@@ -213,8 +241,10 @@ class KeywordRecognizer:
             return []
         frames = samples[:whole].reshape(-1, self._frame)
         energies = frame_energies_db(frames)
+        rows = np.arange(self._frames, self._frames + len(frames)) % len(self._dither)
+        dithered = np.clip(frames.astype(np.int32) + self._dither[rows], -32768, 32767)
         events: list[SpeechEvent] = []
-        for frame, energy in zip(frames, energies.tolist(), strict=True):
+        for frame, energy in zip(dithered.astype(np.int16), energies.tolist(), strict=True):
             self._frames += 1
             now = self._frames * FRAME_DURATION
             endpointed = self._vosk.AcceptWaveform(frame.tobytes())
@@ -287,6 +317,17 @@ def build_grammar(vocabulary: ModelVocabulary, keywords: Mapping[str, Sequence[s
     if vocabulary.unknown_token is not None:
         phrases.setdefault(vocabulary.unknown_token)
     return json.dumps(list(phrases), ensure_ascii=False)
+
+
+@functools.cache
+def _dither_table(frame: int) -> NDArray[np.int32]:
+    """One second of fixed pseudo-random dither, one row per frame: Gaussian noise of one
+    least significant bit, rounded, from a constant seed, so the same audio always reaches
+    Vosk as the same samples."""
+    noise = np.random.default_rng(_DITHER_SEED).normal(0.0, _DITHER_LSB, (50, frame))
+    table = np.rint(noise).astype(np.int32)
+    table.flags.writeable = False
+    return table
 
 
 def _check_pcm(pcm: NDArray[np.int16]) -> NDArray[np.int16]:

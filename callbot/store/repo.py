@@ -51,7 +51,7 @@ from callbot.store.models import (
 )
 from callbot.store.report import CampaignReport, report
 from callbot.store.retry import DoneReason, RetryDecision, decide, decide_abandoned
-from callbot.store.types import utc
+from callbot.store.types import StrEnumType, UTCDateTime, utc
 from dialer.outcome import CallResult
 from scripts_dsl.errors import StatusChangeRefused
 from scripts_dsl.status import CustomerStatus, check_move
@@ -247,30 +247,42 @@ def add_customers(session: Session, campaign_id: int, customers: Sequence[Custom
     """Add customers to a campaign, all or none; returns their campaign-customer ids in the
     order given. Numbers on the Do-Not-Contact list are added already done.
 
-    Written with multi-row INSERTs (thousands of rows per statement), so 100,000 customers
-    take seconds. Duplicate checks are the importer's job, before this call.
+    Customers are written with multi-row INSERTs and their campaign rows with one
+    ``INSERT ... SELECT`` per batch, so 100,000 customers take seconds. Duplicate checks are
+    the importer's job, before this call.
     """
     stamp = utc(now)
+    ids: list[int] = []
     with write_transaction(session):
         _campaign(session, campaign_id)
-        blocked = _dnc_among(session, {c.phone for c in customers})
-        customer_ids: list[int] = []
         for start in range(0, len(customers), _INSERT_BATCH):
-            rows = [{**c.model_dump(), "created_at": stamp}
-                    for c in customers[start:start + _INSERT_BATCH]]
-            customer_ids.extend(_insert_returning_ids(session, Customer, rows))
-        ids: list[int] = []
-        for start in range(0, len(customers), _INSERT_BATCH):
-            rows = [{
-                "campaign_id": campaign_id, "customer_id": cid,
-                "status": CustomerStatus.REGISTERED, "status_changed_at": stamp, "attempts": 0,
-                "done": c.phone in blocked,
-                "done_reason": DoneReason.DO_NOT_CONTACT if c.phone in blocked else None,
-                "created_at": stamp,
-            } for c, cid in zip(customers[start:start + _INSERT_BATCH],
-                                customer_ids[start:start + _INSERT_BATCH], strict=True)]
-            ids.extend(_insert_returning_ids(session, CampaignCustomer, rows))
+            batch = customers[start:start + _INSERT_BATCH]
+            customer_ids = _insert_returning_ids(session, Customer, [{
+                "name": c.name, "phone": c.phone, "email": c.email, "code": c.code,
+                "extra": c.extra, "timezone": c.timezone, "created_at": stamp,
+            } for c in batch])
+            by_customer = _link_customers(session, campaign_id, customer_ids, stamp)
+            ids.extend(by_customer[i] for i in customer_ids)
     return ids
+
+
+def _link_customers(session: Session, campaign_id: int, customer_ids: list[int],
+                    stamp: datetime) -> dict[int, int]:
+    """Insert the campaign rows of ``customer_ids``; map customer id -> campaign row id."""
+    cc, cu = CampaignCustomer.__table__, Customer.__table__  # type: ignore[attr-defined]
+    blocked = sa.exists().where(DoNotContact.phone == cu.c.phone)
+    when = sa.literal(stamp, UTCDateTime())
+    rows = sa.select(
+        sa.literal(campaign_id), cu.c.id,
+        sa.literal(CustomerStatus.REGISTERED, StrEnumType(CustomerStatus)), when,
+        sa.literal(0), blocked,
+        sa.case((blocked, sa.literal(DoneReason.DO_NOT_CONTACT.value)), else_=sa.null()), when,
+    ).where(cu.c.id.in_(customer_ids))
+    statement = (sa.insert(cc)
+                 .from_select(["campaign_id", "customer_id", "status", "status_changed_at",
+                               "attempts", "done", "done_reason", "created_at"], rows)
+                 .returning(cc.c.customer_id, cc.c.id))
+    return {int(customer): int(row) for customer, row in session.execute(statement)}
 
 
 def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -288,20 +300,11 @@ def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any
         first = 1 + int(session.execute(
             sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one())
         ids = list(range(first, first + len(rows)))
-        session.execute(sa.insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        session.execute(sa.insert(table),
+                        [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return ids
     statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return [int(i) for i in session.execute(statement, rows).scalars()]
-
-
-def _dnc_among(session: Session, phones: Collection[str]) -> set[str]:
-    found: set[str] = set()
-    listed = sorted(phones)
-    for start in range(0, len(listed), _INSERT_BATCH):
-        chunk = listed[start:start + _INSERT_BATCH]
-        found.update(session.exec(select(DoNotContact.phone)
-                                  .where(col(DoNotContact.phone).in_(chunk))).all())
-    return found
 
 
 # --- the dialer's side ------------------------------------------------------------------

@@ -24,9 +24,10 @@ window here is chosen from the tone spacing and the timing requirements:
 
 * the Hann main lobe (+-2 bins = +-100 Hz) keeps a row tone's leakage into the neighbouring
   row bin (73-89 Hz away) 10-25 dB down, and its side lobes fall fast enough that a column tone
-  8 dB stronger than the row tone does not disturb the row's phase (a rectangular 106-sample
-  window leaks -21 dB across the 268 Hz between 941 Hz and 1209 Hz, which bends the frequency
-  estimate by up to 10 Hz, more than the 9 Hz between the 1.5 % and 2.5 % marks of 941 Hz);
+  4 dB stronger than the row tone (reverse twist) does not disturb the row bin's phase. A
+  rectangular 106-sample window leaks about -21 dB across the 268 Hz between 941 Hz and
+  1209 Hz, enough to bend the measured row frequency by several Hz per window, against a
+  margin of 9 Hz between the 1.5 % and 2.5 % marks of 941 Hz;
 * a 40 ms tone still holds five windows entirely, a 25 ms tone at most two;
 * hopping by 5 ms measures the tone and gap durations to within a few ms.
 
@@ -52,14 +53,14 @@ Per-window tests (all must pass; constants below):
 Per tone (the run of passing windows of one key, misses of up to :data:`MAX_BRIDGED_GAP_MS`
 bridged): measured duration at least :data:`MIN_TONE_MS`, and twist (row power over column
 power, from the mean of the windows' powers) at most :data:`NORMAL_TWIST_DB`, reverse twist at
-most :data:`REVERSE_TWIST_DB`. Twist is judged on the whole tone because one window's power
-estimate spreads by +-0.4 dB at 15 dB SNR.
+most :data:`REVERSE_TWIST_DB`. Twist is judged on the whole tone because one window's twist
+estimate spreads by 0.3-0.4 dB (one standard deviation) at 15 dB SNR.
 
 The Goertzel algorithm computes one DFT term at an arbitrary frequency with a two-multiply
 recurrence per sample (:func:`goertzel` is that recurrence, vectorized over windows). Evaluating
 the same 16 terms (8 tones, 8 second harmonics) for a batch of windows is, in numpy, a single
-product of the window matrix with a precomputed complex basis; the detector does that, and the
-tests check both give the same bins.
+product of the window matrix with a precomputed cosine/sine basis (:func:`goertzel_basis`);
+the detector does that, and the tests check that both give the same terms.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ __all__ = [
     "InbandDtmfDetector",
     "frequency_deviation",
     "goertzel",
+    "goertzel_basis",
 ]
 
 WINDOW_MS = 20.0
@@ -186,6 +188,16 @@ def goertzel(
     return result
 
 
+def goertzel_basis(
+    length: int, frequencies: NDArray[np.float64], sample_rate: int
+) -> NDArray[np.float64]:
+    """The ``(length, 2 * K)`` matrix such that ``frames @ basis`` holds the real parts, then
+    the imaginary parts, of :func:`goertzel` of each frame at each of the K ``frequencies``."""
+    angles = 2 * np.pi * np.outer(np.arange(length), frequencies) / sample_rate
+    basis: NDArray[np.float64] = np.concatenate([np.cos(angles), -np.sin(angles)], axis=1)
+    return basis
+
+
 def frequency_deviation(
     previous: NDArray[np.complex128],
     current: NDArray[np.complex128],
@@ -238,7 +250,8 @@ class InbandDtmfDetector:
     the time of their first sample (seconds, any clock: ``now`` or the RTP timestamp divided
     by the clock rate). It returns the key presses that ended, each once, in order. A key is
     reported when its tone has stopped for longer than :data:`MAX_BRIDGED_GAP_MS` (about
-    45 ms after the tone's end) or another key started; :attr:`holding` tells which key is
+    45 ms after the tone's end, plus the wait for the chunk that completes that window) or
+    another key started; :attr:`holding` tells which key is
     sounding now (for barge-in), and :meth:`flush` reports a key still sounding.
     """
 
@@ -254,8 +267,7 @@ class InbandDtmfDetector:
         self._tones = tones
         n = np.arange(self.window)
         self._hann = np.hanning(self.window)
-        angles = 2 * np.pi * np.outer(n, np.concatenate([tones, 2 * tones])) / sample_rate
-        self._basis = np.concatenate([np.cos(angles), -np.sin(angles)], axis=1)  # re | im
+        self._basis = goertzel_basis(self.window, np.concatenate([tones, 2 * tones]), sample_rate)
         weight_sum = float(self._hann.sum())
         self._power_scale = 2.0 / (weight_sum * weight_sum)  # |bin|^2 -> sine power A^2/2
         self._total_scale = 1.0 / float(np.sum(self._hann * self._hann))
@@ -443,8 +455,8 @@ class InbandDtmfDetector:
 
 
 def _twist_ok(run: _Run) -> bool:
-    """Twist of the whole tone, from its windows' mean powers: one window's power spreads by
-    +-0.4 dB at 15 dB SNR, too much to judge an 8 dB twist against an 8.5 dB limit."""
+    """Twist of the whole tone, from its windows' summed powers: one window's estimate spreads
+    by 0.4 dB at 15 dB SNR, too much to judge an 8 dB twist against an 8.5 dB limit."""
     row, column = run.row_power, run.column_power
     return (
         row <= 10 ** (NORMAL_TWIST_DB / 10) * column

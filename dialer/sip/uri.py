@@ -176,7 +176,11 @@ def _sip_uri_error(text: str, rest: str) -> str:
 
 def unescape(text: str) -> str:
     """Expand ``% HEX HEX`` escapes (s19.1.2, RFC 3986 s2.1), once and not recursively:
-    ``v%61lue%25%34%31`` is ``value%41`` (RFC 4475 s3.1.1.3). Invalid escapes stay as they are."""
+    ``v%61lue%25%34%31`` is ``value%41`` (RFC 4475 s3.1.1.3). Invalid escapes stay as they are.
+
+    Escaped bytes that are not UTF-8 come back as surrogate escapes, so that two different
+    byte strings never unescape to the same text (``.encode("utf-8", "surrogateescape")``
+    gives the bytes back); do not log the result without ``errors="backslashreplace"``."""
     return unquote(text, errors="surrogateescape") if "%" in text else text
 
 

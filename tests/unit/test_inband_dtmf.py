@@ -22,8 +22,16 @@ from dialer.dsp.goertzel import (
     InbandDtmfDetector,
     frequency_deviation,
     goertzel,
+    goertzel_basis,
 )
-from dialer.dsp.tones import KEYPAD, SignalError, dbm0_to_power, dtmf_tone
+from dialer.dsp.tones import (
+    COLUMN_FREQUENCIES,
+    KEYPAD,
+    ROW_FREQUENCIES,
+    SignalError,
+    dbm0_to_power,
+    dtmf_tone,
+)
 from dialer.rtp.audio import load_wav
 
 KEYS = "".join(KEYPAD)
@@ -74,6 +82,18 @@ def test_goertzel_recurrence_equals_the_dft_term_at_any_frequency() -> None:
     for frequency in (697.0, 941.0 * 1.021, 1633.0, 3266.0):
         direct = frames @ np.exp(-2j * np.pi * frequency * n / RATE)
         assert np.allclose(goertzel(frames, frequency, RATE), direct, rtol=1e-9, atol=1e-6)
+
+
+def test_the_basis_product_gives_the_goertzel_terms_of_all_tones_at_once() -> None:
+    rng = np.random.default_rng(8)
+    frames = rng.normal(0, 1000, (7, 160))
+    tones = np.array(ROW_FREQUENCIES + COLUMN_FREQUENCIES)
+    frequencies = np.concatenate([tones, 2 * tones])
+    parts = frames @ goertzel_basis(160, frequencies, RATE)
+    terms = parts[:, :16] + 1j * parts[:, 16:]
+    for k, frequency in enumerate(frequencies):
+        recurrence = goertzel(frames, float(frequency), RATE)
+        assert np.allclose(terms[:, k], recurrence, rtol=1e-9, atol=1e-6)
 
 
 def test_frequency_deviation_is_measured_from_the_phase_advance() -> None:

@@ -541,6 +541,13 @@ def test_malformed_messages_raise_parse_errors_with_a_status_hint(raw: bytes, hi
     assert info.value.status_hint == hint
 
 
+def test_an_unsupported_version_is_reported_before_any_header_error() -> None:
+    raw = OPTIONS.replace(b"SIP/2.0\r\n", b"SIP/2.1\r\n", 1).replace(b"CSeq: 1 OPTIONS", b"CSeq: x")
+    with pytest.raises(SipParseError) as info:
+        parse_message(raw)
+    assert info.value.status_hint == 505
+
+
 @pytest.mark.parametrize("name", ["Via", "From", "To", "Call-ID", "CSeq"])
 def test_each_mandatory_header_is_required(name: str) -> None:
     message = parse_message(OPTIONS)

@@ -23,6 +23,8 @@ from dialer.sip.message import Headers, Message, Request, Response, parse_messag
 from dialer.sip.uri import SipUri
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Whole messages cost more to generate; fewer examples keep the suite quick on shared CI.
+MESSAGE_SETTINGS = settings(SETTINGS, max_examples=100)
 
 ALNUM = string.ascii_letters + string.digits
 TOKEN = ALNUM + "-.!%*_+`'~"
@@ -241,7 +243,7 @@ def test_arbitrary_bytes_raise_only_parse_errors(data: bytes) -> None:
 # --- 2. generated valid messages ---------------------------------------------------------
 
 
-@SETTINGS
+@MESSAGE_SETTINGS
 @given(messages())
 def test_generated_messages_round_trip(generated: tuple[Message, dict[str, object]]) -> None:
     message, views = generated
@@ -325,7 +327,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@SETTINGS
+@MESSAGE_SETTINGS
 @given(mutated())
 def test_mutated_messages_raise_only_parse_errors(data: bytes) -> None:
     message = _parse_or_parse_error(data)

@@ -261,7 +261,8 @@ def test_audio_after_the_decision_is_ignored(model: SpeechModel, voice) -> None:
 
 def test_finish_decides_on_speech_heard_so_far(model: SpeechModel, voice) -> None:
     recognizer = KeywordRecognizer(model, YES_NO)
-    speech = padded(voice("네"), tail=0.1)
+    said = voice("네")
+    speech = padded(said)[: int((speech_end(said) + 0.1) * RATE)]  # hangup 0.1 s after "네"
     events: list[SpeechEvent] = []
     for start in range(0, len(speech), FRAME):
         events += recognizer.feed(speech[start : start + FRAME])
