@@ -188,7 +188,8 @@ async def run(
         per_call.append(len(digits))
         received += len(digits)
         assert item.answered_at is not None and item.hangup_at is not None
-        expected += _expected_digits(item.hangup_at - item.answered_at)
+        talk = result.talk_ms / 1000.0 if result is not None and result.talk_ms else item.hangup_at - item.answered_at
+        expected += _expected_digits(talk)
         if not DIGITS_SENT.startswith(digits):
             out_of_order += 1
     spacing = stats.spacing()

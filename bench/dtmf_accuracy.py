@@ -54,6 +54,10 @@ KEYS = "".join(KEYPAD)
 # ----------------------------------------------------------------------- corpus
 
 
+Trial = Callable[[random.Random, str], tuple[NDArray[np.float64], str]]
+"""Builds one trial for a key: the signal, and the keys a receiver must report in it."""
+
+
 @dataclass(frozen=True)
 class Condition:
     """One row of the accuracy table: how to build a trial, and what must come out."""
@@ -61,7 +65,7 @@ class Condition:
     category: str
     name: str
     expect: str  # "detect", "reject" or "grey"
-    build: Callable[[random.Random, str], tuple[NDArray[np.float64], str]]
+    build: Trial
 
 
 def _silence(ms: float) -> NDArray[np.float64]:
@@ -92,11 +96,15 @@ def _frame(rng: random.Random, *parts: NDArray[np.float64]) -> NDArray[np.float6
     return np.concatenate([_silence(rng.uniform(50, 150)), *parts, _silence(200)])
 
 
-def _noisy(rng: random.Random, signal: NDArray[np.float64], power: float, snr_db: float):
+def _noisy(
+    rng: random.Random, signal: NDArray[np.float64], power: float, snr_db: float
+) -> NDArray[np.float64]:
+    """``signal`` plus white noise ``snr_db`` below ``power``."""
     noise = np.random.default_rng(rng.getrandbits(64)).normal(
         0.0, np.sqrt(power / 10 ** (snr_db / 10)), len(signal)
     )
-    return signal + noise
+    noisy: NDArray[np.float64] = signal + noise
+    return noisy
 
 
 def _tone_power(level: float, twist: float) -> float:
@@ -104,9 +112,13 @@ def _tone_power(level: float, twist: float) -> float:
 
 
 def single(
-    ms: float = 60, *, level: float = -7.0, twist: float = 0.0, offset: float = 0.0,
+    ms: float = 60,
+    *,
+    level: float = -7.0,
+    twist: float = 0.0,
+    offset: float = 0.0,
     snr: float | None = None,
-) -> Callable[[random.Random, str], tuple[NDArray[np.float64], str]]:
+) -> Trial:
     def build(rng: random.Random, key: str) -> tuple[NDArray[np.float64], str]:
         signal = _frame(rng, _tone(rng, key, ms, level=level, twist=twist, offset=offset))
         if snr is not None:
@@ -116,7 +128,7 @@ def single(
     return build
 
 
-def pair(gap_ms: float, *, same: bool, ms: float = 50) -> Callable[..., Any]:
+def pair(gap_ms: float, *, same: bool, ms: float = 50) -> Trial:
     def build(rng: random.Random, key: str) -> tuple[NDArray[np.float64], str]:
         second = key if same else rng.choice(KEYS.replace(key, ""))
         signal = _frame(rng, _tone(rng, key, ms), _silence(gap_ms), _tone(rng, second, ms))
@@ -125,14 +137,14 @@ def pair(gap_ms: float, *, same: bool, ms: float = 50) -> Callable[..., Any]:
     return build
 
 
-def dropout(gap_ms: float) -> Callable[..., Any]:
+def dropout(gap_ms: float) -> Trial:
     def build(rng: random.Random, key: str) -> tuple[NDArray[np.float64], str]:
         return _frame(rng, _tone(rng, key, 60), _silence(gap_ms), _tone(rng, key, 60)), key
 
     return build
 
 
-def through(codec: PcmuCodec | PcmaCodec, snr: float | None = None) -> Callable[..., Any]:
+def through(codec: PcmuCodec | PcmaCodec, snr: float | None = None) -> Trial:
     def build(rng: random.Random, key: str) -> tuple[NDArray[np.float64], str]:
         signal = _frame(rng, _tone(rng, key, 40, level=-20.0))
         if snr is not None:

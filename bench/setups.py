@@ -81,7 +81,7 @@ async def run(
                 if call.result.done():
                     result = call.result.result()
                     attempt.ended = loop.time()
-                    attempt.outcome = str(result.outcome)
+                    attempt.outcome = str(result.outcome) + (f" {result.sip_status}" if result.sip_status and not attempt.answered else "")
                     attempt.ok = result.outcome == CallOutcome.ANSWERED and result.hangup_by == HangupBy.US
                 else:
                     call.hangup()

@@ -32,6 +32,7 @@ __all__ = ["EndpointConfig", "Endpointer", "Step", "frame_energies_db"]
 
 _FULL_SCALE_POWER = 32768.0**2
 _SILENCE_DB = -100.0  # floor for digital silence, so log10(0) never happens
+_SILENCE_POWER = 10.0 ** (_SILENCE_DB / 10.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +64,13 @@ class Step(Enum):
     NO_INPUT = "no_input"
 
 
-def frame_energies_db(frames: NDArray[np.int16]) -> NDArray[np.float64]:
-    """Mean power of each row of ``frames`` (shape ``(count, samples)``) in dBFS."""
-    samples = frames.astype(np.float64)
-    power = np.einsum("ij,ij->i", samples, samples) / (frames.shape[1] * _FULL_SCALE_POWER)
-    with np.errstate(divide="ignore"):
-        energies: NDArray[np.float64] = np.maximum(10.0 * np.log10(power), _SILENCE_DB)
-    return energies
+def frame_energies_db(frames: NDArray[np.integer]) -> list[float]:
+    """Mean power of each row of ``frames`` (int16 samples, shape ``(count, samples)``, or
+    the same widened to int64) in dBFS, floored at -100 dBFS (digital silence)."""
+    wide = frames.astype(np.int64, copy=False)
+    sums: list[int] = np.einsum("ij,ij->i", wide, wide).tolist()
+    scale = frames.shape[1] * _FULL_SCALE_POWER
+    return [10.0 * math.log10(max(total / scale, _SILENCE_POWER)) for total in sums]
 
 
 class Endpointer:

@@ -15,11 +15,21 @@ events (:mod:`callbot.speech.events`): speech start, then exactly one decision.
 **Sample rate.** Vosk models are trained on 16 kHz audio. The recognizer is created at the
 call's rate (8 kHz) and Vosk resamples internally (Kaldi's ``LinearResample``). Upsampling in
 numpy first (windowed sinc, :func:`dialer.rtp.audio.resample`) was measured by
-``bench.speech``: it gave no better keyword accuracy and cost more CPU (twice the samples
-through the Python boundary plus the filter), so the internal path is used.
+``bench.speech``: no faster, and clearly less accurate on noisy audio, so the internal path is
+used.
+
+**Determinism.** Kaldi adds random dither (``--dither=1``: Gaussian noise of one int16 step)
+to every frame, drawn from the process-wide C ``rand()``, so the same audio decoded twice in
+one process could give different words on borderline input. The model is therefore loaded with
+``--dither=0`` and the recognizer adds the same amount of dither itself from a fixed-seed
+table indexed by the sample's position in the stream: the same audio gives the same events,
+and digital silence (all-zero frames, which carriers send) still looks to the model like the
+faint noise it was trained with. Measured: as accurate as Kaldi's own dither, and never
+different between runs.
 
 **Endpointing.** The decision is taken at the first of: the recognizer's own final result
-(Vosk's endpoint rules in the model's ``conf/model.conf``) with words in it; trailing silence
+(Vosk's endpoint rules in the model's ``conf/model.conf``) with words in it, once the energy
+rule has heard speech start (Vosk turns steady noise into grammar words too); trailing silence
 of :attr:`EndpointConfig.trailing_silence` (0.4 s) after speech by frame energy, which forces
 Vosk's final result; the maximum utterance length; the end of the audio (:meth:`finish`).
 No speech by the no-input timeout gives :class:`NoInput`.
@@ -70,6 +80,7 @@ spelling of its unknown token (``[unk]``, ``<unk>``, ``<UNK>``)."""
 FRAME_DURATION = 0.020
 """Frames are cut into 20 ms pieces for the energy rules (one RTP packet at ptime 20)."""
 
+_NO_SAMPLES: NDArray[np.int16] = np.zeros(0, dtype=np.int16)
 _DITHER_SEED = 0x5EED
 _DITHER_LSB = 1.0  # Kaldi's default --dither: Gaussian noise of one int16 step
 _VOSK_LOG_LEVEL = -1  # Kaldi verbosity: -1 keeps warnings and errors, drops the LOG lines
@@ -146,6 +157,8 @@ class SpeechModel:
                 f"{self.path} is not a Vosk model directory (no {', '.join(lacking)}): "
                 f"{INSTALL_HINT}"
             )
+        self._loaded: vosk.Model | None = None
+        self._words: ModelVocabulary | None = None
 
     @classmethod
     def packaged(cls, lang: str) -> SpeechModel:
@@ -157,14 +170,19 @@ class SpeechModel:
 
     def load(self) -> vosk.Model:
         """The loaded Vosk model (loaded by the first caller in the process, then shared)."""
-        return _LOADED.get(self.path)
+        if self._loaded is None:
+            self._loaded = _LOADED.get(self.path)
+        return self._loaded
 
     def vocabulary(self) -> frozenset[str]:
         """The words the model can recognize, as it spells them (read once per process)."""
         return self.word_list().words
 
     def word_list(self) -> ModelVocabulary:
-        return read_vocabulary(self.path)
+        """The model's words with its unknown token (read once per process)."""
+        if self._words is None:
+            self._words = read_vocabulary(self.path)
+        return self._words
 
     def missing_words(self, phrases: Iterable[str]) -> list[str]:
         """Words of ``phrases`` the model cannot recognize (see :func:`missing_words`)."""
@@ -214,7 +232,7 @@ class KeywordRecognizer:
         self._frame = sample_rate // 50
         self._dither = _dither_table(self._frame)
         self._endpointer = Endpointer(self.endpoint, FRAME_DURATION)
-        self._pending = np.zeros(0, dtype=np.int16)
+        self._pending = _NO_SAMPLES
         self._frames = 0
         self.decision: Decision | None = None
         """The terminal event, once the recognizer has decided."""
@@ -236,15 +254,20 @@ class KeywordRecognizer:
         if self._pending.size:
             samples = np.concatenate([self._pending, samples])
         whole = samples.size - samples.size % self._frame
-        self._pending = samples[whole:].copy()
+        self._pending = samples[whole:].copy() if whole < samples.size else _NO_SAMPLES
         if not whole:
             return []
-        frames = samples[:whole].reshape(-1, self._frame)
+        # One widened copy serves the energy rule (sums of squares) and the dither.
+        frames = samples[:whole].reshape(-1, self._frame).astype(np.int64)
         energies = frame_energies_db(frames)
-        rows = np.arange(self._frames, self._frames + len(frames)) % len(self._dither)
-        dithered = np.clip(frames.astype(np.int32) + self._dither[rows], -32768, 32767)
+        first = self._frames % len(self._dither)
+        if first + len(frames) <= len(self._dither):
+            frames += self._dither[first : first + len(frames)]
+        else:
+            frames += self._dither[np.arange(first, first + len(frames)) % len(self._dither)]
+        dithered = np.minimum(np.maximum(frames, -32768, out=frames), 32767, out=frames)
         events: list[SpeechEvent] = []
-        for frame, energy in zip(dithered.astype(np.int16), energies.tolist(), strict=True):
+        for frame, energy in zip(dithered.astype(np.int16), energies, strict=True):
             self._frames += 1
             now = self._frames * FRAME_DURATION
             endpointed = self._vosk.AcceptWaveform(frame.tobytes())
@@ -320,12 +343,12 @@ def build_grammar(vocabulary: ModelVocabulary, keywords: Mapping[str, Sequence[s
 
 
 @functools.cache
-def _dither_table(frame: int) -> NDArray[np.int32]:
+def _dither_table(frame: int) -> NDArray[np.int64]:
     """One second of fixed pseudo-random dither, one row per frame: Gaussian noise of one
     least significant bit, rounded, from a constant seed, so the same audio always reaches
     Vosk as the same samples."""
     noise = np.random.default_rng(_DITHER_SEED).normal(0.0, _DITHER_LSB, (50, frame))
-    table = np.rint(noise).astype(np.int32)
+    table = np.rint(noise).astype(np.int64)
     table.flags.writeable = False
     return table
 

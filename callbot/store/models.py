@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from callbot.store.retry import DoneReason, RetryRules
@@ -35,7 +35,7 @@ __all__ = [
     "Script", "ScriptVersion",
     "CampaignBase", "Campaign", "CampaignCreate", "CampaignPublic",
     "CustomerBase", "Customer", "CustomerCreate",
-    "CampaignCustomer", "CallAttempt", "CallEvent", "StatusChange", "DoNotContact",
+    "CampaignCustomer", "CallAttempt", "CallEvent", "CallStat", "StatusChange", "DoNotContact",
     "E164", "metadata",
 ]
 
@@ -52,7 +52,7 @@ metadata: Final = SQLModel.metadata
 E164: Final = re.compile(r"^\+[1-9][0-9]{6,14}$")
 """An E.164 number as stored: ``+``, country code, subscriber number; 8 to 15 digits."""
 
-_HHMM: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_HHMM: Final = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def _utcnow() -> datetime:
@@ -183,8 +183,8 @@ class CampaignBase(SQLModel):
     caller_id: str | None = Field(default=None, max_length=64)
     max_concurrent: int = Field(default=10, ge=1, le=10_000)
     cps: float = Field(default=2.0, gt=0, le=1000)
-    hours_start: str = Field(default="08:00", regex=_HHMM, max_length=5)
-    hours_end: str = Field(default="20:00", regex=_HHMM, max_length=5)
+    hours_start: str = Field(default="08:00", max_length=5, description="HH:MM, local time")
+    hours_end: str = Field(default="20:00", max_length=5, description="HH:MM, local time")
     calling_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6], sa_type=JSON,
                                     description="ISO weekdays, 1 = Monday ... 7 = Sunday")
     timezone: str = Field(default="Asia/Ho_Chi_Minh", max_length=64,
@@ -200,6 +200,13 @@ class CampaignBase(SQLModel):
     @classmethod
     def _zone(cls, value: str) -> str:
         return _check_zone(value) or value
+
+    @field_validator("hours_start", "hours_end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"{value!r} is not a time of day: write HH:MM, e.g. 08:30")
+        return value
 
     @field_validator("calling_days")
     @classmethod
@@ -272,7 +279,7 @@ class CampaignCustomer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign_id", "customer_id"),
         Index("ix_campaign_customer_claim", "campaign_id", "done", "next_attempt_at"),
-        Index("ix_campaign_customer_status", "campaign_id", "status"),
+        Index("ix_campaign_customer_status", "campaign_id", "status", "done", "attempts"),
         Index("ix_campaign_customer_lease", "lease_expires_at"),
         Index(None, "customer_id"),
     )
@@ -303,7 +310,7 @@ class CallAttempt(SQLModel, table=True):
     __tablename__: ClassVar[str] = "call_attempt"  # type: ignore[misc]
     __table_args__ = (
         UniqueConstraint("campaign_customer_id", "attempt_no"),
-        Index("ix_call_attempt_outcome", "campaign_id", "outcome", "talk_ms"),
+        Index("ix_call_attempt_outcome", "campaign_id", "outcome"),
         Index("ix_call_attempt_campaign_ended", "campaign_id", "ended_at"),
         Index(None, "ended_at"),
         Index(None, "call_id"),
@@ -342,6 +349,24 @@ class CallEvent(SQLModel, table=True):
     t_ms: int
     kind: str = Field(max_length=64)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class CallStat(SQLModel, table=True):
+    """Finished attempts of a campaign per UTC hour and outcome, kept up to date by
+    :func:`~callbot.store.repo.finish_attempt` in the same transaction as the attempt.
+
+    Reports read this small table instead of scanning every attempt;
+    :func:`~callbot.store.repo.rebuild_stats` recomputes it from ``call_attempt``.
+    """
+
+    __tablename__: ClassVar[str] = "call_stat"  # type: ignore[misc]
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "hour", "outcome"),)
+
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    hour: datetime = Field(sa_type=UTCDateTime, description="start of the UTC hour")
+    outcome: CallOutcome = Field(sa_type=StrEnumType(CallOutcome))
+    attempts: int = 0
+    talk_ms: int = Field(default=0, sa_type=BigInteger)
 
 
 class StatusChange(SQLModel, table=True):

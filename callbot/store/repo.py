@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from callbot.store.db import write_transaction
@@ -34,6 +36,7 @@ from callbot.store.models import (
     AttemptState,
     CallAttempt,
     CallEvent,
+    CallStat,
     Campaign,
     CampaignCreate,
     CampaignCustomer,
@@ -49,7 +52,7 @@ from callbot.store.models import (
     Trunk,
     TrunkCreate,
 )
-from callbot.store.report import CampaignReport, report
+from callbot.store.report import CampaignReport, hour_of, report
 from callbot.store.retry import DoneReason, RetryDecision, decide, decide_abandoned
 from callbot.store.types import StrEnumType, UTCDateTime, utc
 from dialer.outcome import CallResult
@@ -76,6 +79,7 @@ __all__ = [
     "change_status",
     "add_dnc",
     "report",
+    "rebuild_stats",
 ]
 
 _log = logging.getLogger(__name__)
@@ -326,26 +330,30 @@ def claim_due(session: Session, campaign_id: int, worker_id: str, *, now: dateti
         return []
     stamp = utc(now)
     until = stamp + timedelta(seconds=lease_seconds)
-    cc, cu, cp = CampaignCustomer, Customer, Campaign
-    zone = sa.func.coalesce(cu.timezone, cp.timezone)
-    query = (
-        sa.select(cc.id, cc.customer_id, cc.attempts, cc.status, cu.name, cu.phone, cu.email,
-                  cu.code, cu.extra, zone)
-        .join(cp, col(cp.id) == cc.campaign_id)
-        .join(cu, col(cu.id) == cc.customer_id)
-        .where(cc.campaign_id == campaign_id, cp.state == CampaignState.RUNNING,
-               cc.done == sa.false(), col(cc.lease_owner).is_(None),
-               sa.or_(col(cc.next_attempt_at).is_(None), col(cc.next_attempt_at) <= stamp),
-               cc.attempts < cp.max_attempts,
-               ~sa.exists().where(DoNotContact.phone == cu.phone))
-        .order_by(col(cc.next_attempt_at).asc().nulls_first(), cc.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=cc)  # type: ignore[arg-type]
-    )
-    if open_timezones is not None:
-        query = query.where(zone.in_(list(open_timezones)))
+    cc, cu = CampaignCustomer, Customer
     with write_transaction(session):
+        campaign = _campaign(session, campaign_id)
+        if campaign.state is not CampaignState.RUNNING:
+            return []
         _recover(session, stamp, campaign_id)
+        # The campaign's settings go in as values, not as a join: SQLite then walks
+        # ix_campaign_customer_claim in order and stops after ``limit`` rows.
+        zone = sa.func.coalesce(cu.timezone, sa.literal(campaign.timezone))
+        query = (
+            sa.select(cc.id, cc.customer_id, cc.attempts, cc.status, cu.name, cu.phone,
+                      cu.email, cu.code, cu.extra, zone)
+            .join(cu, col(cu.id) == cc.customer_id)
+            .where(cc.campaign_id == campaign_id, cc.done == sa.false(),
+                   col(cc.lease_owner).is_(None),
+                   sa.or_(col(cc.next_attempt_at).is_(None), col(cc.next_attempt_at) <= stamp),
+                   cc.attempts < campaign.max_attempts,
+                   ~sa.exists().where(DoNotContact.phone == cu.phone))
+            .order_by(col(cc.next_attempt_at).asc().nulls_first(), cc.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=cc)  # type: ignore[arg-type]
+        )
+        if open_timezones is not None:
+            query = query.where(zone.in_(list(open_timezones)))
         rows = session.execute(query).all()
         if not rows:
             return []
@@ -369,20 +377,26 @@ def claim_due(session: Session, campaign_id: int, worker_id: str, *, now: dateti
     return claims
 
 
-def _locked_attempt(session: Session, attempt_id: int) -> CallAttempt:
-    attempt = session.exec(select(CallAttempt).where(CallAttempt.id == attempt_id)
-                           .with_for_update()).first()
-    if attempt is None:
-        raise NotFound("call attempt", attempt_id)
-    return attempt
-
-
 def _locked_customer(session: Session, campaign_customer_id: int) -> CampaignCustomer:
     row = session.exec(select(CampaignCustomer).where(CampaignCustomer.id == campaign_customer_id)
                        .with_for_update()).first()
     if row is None:
         raise NotFound("campaign customer", campaign_customer_id)
     return row
+
+
+def _locked_attempt(session: Session, attempt_id: int) -> tuple[CampaignCustomer, CallAttempt]:
+    """Lock an attempt and its customer, customer first: every transaction that locks both
+    (claims and recovery lock customers, then attempts) takes them in that order, so two of
+    them never wait for each other in a cycle on PostgreSQL."""
+    owner = session.exec(select(CallAttempt.campaign_customer_id)
+                         .where(CallAttempt.id == attempt_id)).first()
+    if owner is None:
+        raise NotFound("call attempt", attempt_id)
+    cc = _locked_customer(session, owner)
+    attempt = session.exec(select(CallAttempt).where(CallAttempt.id == attempt_id)
+                           .with_for_update()).one()
+    return cc, attempt
 
 
 def mark_dialing(session: Session, attempt_id: int, call_id: str, *, now: datetime) -> None:
@@ -393,12 +407,11 @@ def mark_dialing(session: Session, attempt_id: int, call_id: str, *, now: dateti
     """
     stamp = utc(now)
     with write_transaction(session):
-        attempt = _locked_attempt(session, attempt_id)
+        cc, attempt = _locked_attempt(session, attempt_id)
         if attempt.state is AttemptState.DIALING and attempt.call_id == call_id:
             return
         if attempt.state is AttemptState.FINISHED:
             raise AttemptFinished(f"call attempt {attempt_id} is already finished")
-        cc = _locked_customer(session, attempt.campaign_customer_id)
         if (attempt.state is not AttemptState.PENDING or cc.lease_owner != attempt.worker_id
                 or cc.lease_expires_at is None or cc.lease_expires_at <= stamp):
             raise LeaseLost(f"call attempt {attempt_id}: worker {attempt.worker_id} no longer "
@@ -440,8 +453,7 @@ def finish_attempt(session: Session, attempt_id: int, result: CallResult, *, now
     """
     stamp = utc(now)
     with write_transaction(session):
-        attempt = _locked_attempt(session, attempt_id)
-        cc = _locked_customer(session, attempt.campaign_customer_id)
+        cc, attempt = _locked_attempt(session, attempt_id)
         if attempt.state is AttemptState.FINISHED:
             return FinishReport(attempt_id, recorded=False, status=cc.status)
         _write_result(attempt, result, stamp)
@@ -461,7 +473,8 @@ def finish_attempt(session: Session, attempt_id: int, result: CallResult, *, now
             cc.lease_expires_at = None
         session.add(attempt)
         session.add(cc)
-        _log.info("attempt %s (customer %s): %s, status %s, %s", attempt_id, cc.id,
+        _count(session, attempt.campaign_id, result, stamp)
+        _log.info("attempt %s (campaign customer %s): %s, status %s, %s", attempt_id, cc.id,
                   result.outcome.value, cc.status.value,
                   "schedule kept" if decision is None else
                   f"done ({decision.reason})" if decision.done else
@@ -483,6 +496,35 @@ def _write_result(attempt: CallAttempt, result: CallResult, stamp: datetime) -> 
     if result.call_id:
         attempt.call_id = result.call_id
     attempt.ended_at = stamp
+
+
+def _count(session: Session, campaign_id: int, result: CallResult, stamp: datetime) -> None:
+    """Add the attempt to its hour's line of :class:`CallStat` (insert or increment)."""
+    table = CallStat.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    upsert: Any = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    statement = upsert.values(campaign_id=campaign_id,
+                              hour=stamp.replace(minute=0, second=0, microsecond=0),
+                              outcome=result.outcome, attempts=1, talk_ms=result.talk_ms)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["campaign_id", "hour", "outcome"],
+        set_={"attempts": table.c.attempts + 1, "talk_ms": table.c.talk_ms + result.talk_ms}))
+
+
+def rebuild_stats(session: Session, campaign_id: int) -> None:
+    """Recompute a campaign's :class:`CallStat` lines from its attempts (repair, or after
+    attempts were loaded by other means than :func:`finish_attempt`)."""
+    ca, table = CallAttempt, CallStat.__table__  # type: ignore[attr-defined]
+    hour = hour_of(session.get_bind().dialect.name, col(ca.ended_at))
+    rows = (sa.select(sa.literal(campaign_id), hour, ca.outcome, sa.func.count(),
+                      sa.func.coalesce(sa.func.sum(ca.talk_ms), 0))
+            .where(ca.campaign_id == campaign_id, col(ca.outcome).is_not(None),
+                   col(ca.ended_at).is_not(None))
+            .group_by(hour, ca.outcome))
+    with write_transaction(session):
+        session.execute(sa.delete(table).where(table.c.campaign_id == campaign_id))
+        session.execute(sa.insert(table).from_select(
+            ["campaign_id", "hour", "outcome", "attempts", "talk_ms"], rows))
 
 
 def _write_events(session: Session, attempt_id: int, events: Iterable[EventRecord]) -> None:

@@ -1,9 +1,11 @@
 """A campaign's report, computed by the database with aggregate queries.
 
-Four GROUP BY queries, each served by an index (``ix_campaign_customer_status``,
-``ix_call_attempt_outcome`` which covers outcome and talk time, ``ix_call_attempt_campaign_ended``),
-so the cost grows with the number of distinct statuses, outcomes and hours, not with Python
-loops over rows. Status totals are cumulative exactly as the campaign manual defines them
+Four GROUP BY queries: customers per status over the covering index
+``ix_campaign_customer_status``; attempts per outcome, talk time and calls per hour over
+:class:`~callbot.store.models.CallStat` (one line per hour and outcome, kept by
+``finish_attempt``); unfinished attempts (no outcome yet) over ``ix_call_attempt_outcome``. The
+cost grows with customers, hours and outcomes, not with the number of attempts, so a campaign
+with a million attempts reports as fast as a small one. Status totals are cumulative exactly as the campaign manual defines them
 (:func:`scripts_dsl.status.cumulative_totals`).
 """
 
@@ -18,11 +20,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from callbot.store.errors import NotFound
-from callbot.store.models import AttemptState, CallAttempt, Campaign, CampaignCustomer
+from callbot.store.models import AttemptState, CallAttempt, CallStat, Campaign, CampaignCustomer
 from dialer.outcome import CallOutcome
 from scripts_dsl.status import CustomerStatus, cumulative_totals
 
-__all__ = ["CampaignReport", "HourCount", "report"]
+__all__ = ["CampaignReport", "HourCount", "report", "hour_of"]
 
 
 @dataclass(frozen=True)
@@ -80,19 +82,15 @@ def _count_if(condition: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _hour(dialect: str) -> Any:
-    ended = col(CallAttempt.ended_at)
+def hour_of(dialect: str, moment: Any) -> Any:
+    """SQL for the start of the UTC hour of ``moment``, in the form the store keeps
+    timestamps (so it compares equal to a bound Python datetime). Arguments are literals, not
+    bind parameters: a GROUP BY must repeat the very same expression."""
     if dialect == "postgresql":
-        # Literal arguments, not bind parameters: GROUP BY must repeat the same expression.
-        return sa.func.date_trunc(sa.literal_column("'hour'"),
-                                  sa.func.timezone(sa.literal_column("'UTC'"), ended))
-    return sa.func.strftime(sa.literal_column("'%Y-%m-%d %H:00:00'"), ended)
-
-
-def _as_hour(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        utc_zone = sa.literal_column("'UTC'")
+        return sa.func.timezone(utc_zone, sa.func.date_trunc(
+            sa.literal_column("'hour'"), sa.func.timezone(utc_zone, moment)))
+    return sa.func.strftime(sa.literal_column("'%Y-%m-%d %H:00:00.000000'"), moment)
 
 
 def report(session: Session, campaign_id: int) -> CampaignReport:
@@ -100,7 +98,7 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound("campaign", campaign_id)
-    cc, ca = CampaignCustomer, CallAttempt
+    cc, ca, st = CampaignCustomer, CallAttempt, CallStat
 
     by_status = {status: 0 for status in CustomerStatus}
     called = done = remaining = 0
@@ -113,33 +111,26 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
         called, done, remaining = called + int(n_called), done + int(n_done), remaining + int(n_left)
 
     by_outcome: dict[CallOutcome, int] = {}
-    unfinished = finished = answered_talk_ms = 0
+    answered_talk_ms = 0
     for outcome, count, talk in session.execute(
-        sa.select(ca.outcome, sa.func.count(), sa.func.coalesce(sa.func.sum(ca.talk_ms), 0))
-        .where(ca.campaign_id == campaign_id).group_by(ca.outcome)):
-        if outcome is None:
-            unfinished = int(count)
-            continue
+        sa.select(st.outcome, sa.func.sum(st.attempts), sa.func.sum(st.talk_ms))
+        .where(st.campaign_id == campaign_id).group_by(st.outcome)):
         by_outcome[CallOutcome(outcome)] = int(count)
-        finished += int(count)
         if outcome is CallOutcome.ANSWERED:
             answered_talk_ms = int(talk)
 
-    abandoned = 0
-    if unfinished:
-        abandoned = int(session.execute(
-            sa.select(sa.func.count()).where(ca.campaign_id == campaign_id,
-                                             col(ca.outcome).is_(None),
-                                             ca.state == AttemptState.ABANDONED)).scalar_one())
+    unfinished = dict(session.execute(
+        sa.select(ca.state, sa.func.count())
+        .where(ca.campaign_id == campaign_id, col(ca.outcome).is_(None))
+        .group_by(ca.state)).tuples().all())
 
-    hour = _hour(session.get_bind().dialect.name).label("hour")
-    hours = tuple(
-        HourCount(_as_hour(h), int(n)) for h, n in session.execute(
-            sa.select(hour, sa.func.count())
-            .where(ca.campaign_id == campaign_id, col(ca.ended_at).is_not(None))
-            .group_by(hour).order_by(hour)))
+    hours = tuple(HourCount(_as_utc(hour), int(count)) for hour, count in session.execute(
+        sa.select(st.hour, sa.func.sum(st.attempts))
+        .where(st.campaign_id == campaign_id).group_by(st.hour).order_by(st.hour)))
 
+    finished = sum(by_outcome.values())
     answered = by_outcome.get(CallOutcome.ANSWERED, 0)
+    abandoned = int(unfinished.get(AttemptState.ABANDONED, 0))
     return CampaignReport(
         campaign_id=campaign_id,
         customers=sum(by_status.values()),
@@ -148,11 +139,16 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
         called=called,
         done=done,
         remaining=remaining,
-        attempts=finished + unfinished,
-        in_progress=unfinished - abandoned,
+        attempts=finished + sum(int(n) for n in unfinished.values()),
+        in_progress=sum(int(n) for state, n in unfinished.items()
+                        if state is not AttemptState.ABANDONED),
         abandoned=abandoned,
         by_outcome=by_outcome,
         answer_rate=answered / finished if finished else None,
         avg_talk_s=answered_talk_ms / answered / 1000 if answered else None,
         calls_per_hour=hours,
     )
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from dialer.errors import SipParseError
 from dialer.sip.uri import Params, SipUri, format_params, get_param, new_frozen, parse_params, set_param
@@ -186,6 +187,13 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> "NameAddr":
+        """Parse ``name-addr``, ``addr-spec`` (s20.10, s25.1) or the Contact ``*`` (s10.2.2)."""
+        if cls is NameAddr:
+            return _parse_name_addr_cached(text)
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> "NameAddr":
         text = text.strip(_LWS)
         m = _NAME_ADDR.fullmatch(text)
         if m:  # the usual name-addr form, in one regex; anything else takes the long way
@@ -260,6 +268,13 @@ class NameAddr:
 
     def param(self, name: str) -> str | None:
         return get_param(self.params, name)
+
+
+@lru_cache(maxsize=4096)
+def _parse_name_addr_cached(text: str) -> NameAddr:
+    """From, To, Contact and Route values repeat in every message of a dialog; values are
+    immutable, so a parsed one is shared. Errors are not cached."""
+    return NameAddr._parse(text)
 
 
 _VIA = re.compile(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -38,6 +39,7 @@ def new_frozen(cls: type[_T], /, **values: Any) -> _T:
     obj = object.__new__(cls)
     obj.__dict__.update(values)
     return obj
+
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 # s25.1: a SIP URI is made of unreserved, reserved and escaped characters only.
@@ -199,6 +201,13 @@ class SipUri:
 
     @classmethod
     def parse(cls, text: str) -> "SipUri":
+        """Parse an absolute URI (s19.1.1, s25.1); raises :class:`SipParseError`."""
+        if cls is SipUri:
+            return _parse_uri_cached(text)
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> "SipUri":
         text = text.strip(" \t\r\n")
         m = _SCHEME.match(text)
         if not m:
@@ -290,3 +299,10 @@ class SipUri:
             raise SipParseError(f"cannot send to a {self.scheme}: URI")
         maddr = self.param("maddr")
         return (maddr or self.host_bare, self.port or default_port)
+
+
+@lru_cache(maxsize=4096)
+def _parse_uri_cached(text: str) -> SipUri:
+    """The same URIs come back in every message of a call (Request-URI, From, To, Contact,
+    Route): values are immutable, so a parsed one is shared. Errors are not cached."""
+    return SipUri._parse(text)

@@ -62,8 +62,8 @@ def detect(
     return found + detector.flush()
 
 
-def digits(samples: NDArray[np.int16], **kwargs: float) -> str:
-    return "".join(d.digit for d in detect(samples, **kwargs))  # type: ignore[arg-type]
+def digits(samples: NDArray[np.int16], *, chunk: int = 160, rate: int = RATE) -> str:
+    return "".join(d.digit for d in detect(samples, chunk=chunk, rate=rate))
 
 
 def white_noise(

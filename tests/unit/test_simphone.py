@@ -17,19 +17,23 @@ from dialer.errors import ConfigError
 from dialer.outcome import CallOutcome, HangupBy
 from dialer.sdp import build_offer
 from dialer.simphone import (
+    MAX_SUMMARIES,
     Action,
     Behaviour,
     ByeSent,
     CallAnswered,
     CallEnded,
     IncomingCall,
+    PhoneSimulator,
     PhoneState,
     PressDigit,
+    SimCallSummary,
     SimEndReason,
     SimEvent,
     SimulatedPhones,
     SimulatorConfig,
 )
+from dialer.simphone.runner import keep_summary
 from dialer.sip.builder import build_request, local_via, new_call_id, new_tag
 from dialer.sip.headers import NameAddr
 from dialer.sip.message import Message, Request, Response, parse_message
@@ -435,6 +439,37 @@ def test_config_from_yaml(tmp_path: Path) -> None:
 def test_config_errors(data: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         SimulatorConfig.from_mapping(data)
+
+
+# --- the runner's call summaries ------------------------------------------------------------------
+
+
+def _summary(call_id: str) -> SimCallSummary:
+    return SimCallSummary(call_id, "200", "busy", 486, SimEndReason.REFUSED, 0.0, "", 0, 0)
+
+
+def test_summaries_keep_the_last_calls_and_drop_the_oldest() -> None:
+    summaries: dict[str, SimCallSummary] = {}
+    for n in range(7):
+        keep_summary(summaries, _summary(f"call-{n}"), limit=3)
+        assert len(summaries) == min(n + 1, 3)
+    assert list(summaries) == ["call-4", "call-5", "call-6"]
+    keep_summary(summaries, _summary("call-4"), limit=3)  # seen again: now the newest
+    keep_summary(summaries, _summary("call-7"), limit=3)
+    assert list(summaries) == ["call-6", "call-4", "call-7"]
+    assert summaries["call-7"] == _summary("call-7")
+
+
+def test_phone_simulator_keeps_at_most_10000_summaries() -> None:
+    sim = PhoneSimulator(CONFIG)
+    assert sim.max_summaries == MAX_SUMMARIES == 10_000
+    for n in range(MAX_SUMMARIES + 5):
+        keep_summary(sim.summaries, _summary(f"call-{n}"), sim.max_summaries)
+    assert len(sim.summaries) == 10_000
+    assert next(iter(sim.summaries)) == "call-5"  # the five oldest were dropped
+    assert f"call-{MAX_SUMMARIES + 4}" in sim.summaries
+    with pytest.raises(ConfigError, match="max_summaries"):
+        PhoneSimulator(CONFIG, max_summaries=0)
 
 
 # --- helpers -------------------------------------------------------------------------------------

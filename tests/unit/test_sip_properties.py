@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from dialer.errors import SipParseError
 from dialer.sip.headers import CSeq, NameAddr, Via, header_key, quote_display
 from dialer.sip.message import Headers, Message, Request, Response, parse_message
-from dialer.sip.uri import SipUri
+from dialer.sip.uri import Params, SipUri
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Whole messages cost more to generate; fewer examples keep the suite quick on shared CI.
@@ -273,6 +273,17 @@ def test_uri_round_trips(uri: SipUri) -> None:
 @given(name_addrs)
 def test_name_addr_round_trips(value: NameAddr) -> None:
     assert NameAddr.parse(str(value)) == value
+
+
+@SETTINGS
+@given(st.one_of(sip_uris(with_headers=False), opaque_uris), header_params, st.sampled_from(["", " ", " \t "]))
+def test_addr_spec_form_puts_parameters_on_the_header(uri: SipUri, params: Params, lws: str) -> None:
+    """s20.10: without <>, everything after the URI's first ';' is a header parameter."""
+    text = str(uri)
+    assume(not any(c in text for c in ";?,"))
+    spaced = "".join(f"{lws};{lws}{k}" if v is None else f"{lws};{lws}{k}{lws}={lws}{v}" for k, v in params)
+    parsed = NameAddr.parse(text + spaced)
+    assert (parsed.uri, parsed.params, parsed.display_name) == (uri, params, None)
 
 
 @SETTINGS

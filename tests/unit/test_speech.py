@@ -290,7 +290,7 @@ def tone(seconds: float, amplitude: float) -> NDArray[np.int16]:
 def steps(endpointer: Endpointer, audio: NDArray[np.int16]) -> list[tuple[Step, float]]:
     frames = audio[: len(audio) - len(audio) % FRAME].reshape(-1, FRAME)
     out = []
-    for index, energy in enumerate(frame_energies_db(frames).tolist()):
+    for index, energy in enumerate(frame_energies_db(frames)):
         step = endpointer.step(energy, (index + 1) * 0.02)
         if step is not Step.NOTHING:
             out.append((step, round((index + 1) * 0.02, 3)))

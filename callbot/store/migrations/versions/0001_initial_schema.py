@@ -137,7 +137,8 @@ def upgrade() -> None:
     op.create_index("ix_campaign_customer_claim", "campaign_customer", ["campaign_id", "done", "next_attempt_at"])
     op.create_index("ix_campaign_customer_customer_id", "campaign_customer", ["customer_id"])
     op.create_index("ix_campaign_customer_lease", "campaign_customer", ["lease_expires_at"])
-    op.create_index("ix_campaign_customer_status", "campaign_customer", ["campaign_id", "status"])
+    op.create_index("ix_campaign_customer_status", "campaign_customer",
+                    ["campaign_id", "status", "done", "attempts"])
 
     op.create_table(
         "call_attempt",
@@ -168,7 +169,7 @@ def upgrade() -> None:
     op.create_index("ix_call_attempt_call_id", "call_attempt", ["call_id"])
     op.create_index("ix_call_attempt_campaign_ended", "call_attempt", ["campaign_id", "ended_at"])
     op.create_index("ix_call_attempt_ended_at", "call_attempt", ["ended_at"])
-    op.create_index("ix_call_attempt_outcome", "call_attempt", ["campaign_id", "outcome", "talk_ms"])
+    op.create_index("ix_call_attempt_outcome", "call_attempt", ["campaign_id", "outcome"])
 
     op.create_table(
         "call_event",
@@ -181,6 +182,18 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["attempt_id"], ["call_attempt.id"], name=op.f("fk_call_event_attempt_id_call_attempt"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_event")),
         sa.UniqueConstraint("attempt_id", "seq", name=op.f("uq_call_event_attempt_id_seq"))
+    )
+
+    op.create_table(
+        "call_stat",
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("talk_ms", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"],
+                                name=op.f("fk_call_stat_campaign_id_campaign"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("campaign_id", "hour", "outcome", name=op.f("pk_call_stat"))
     )
 
     op.create_table(
@@ -206,6 +219,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_status_change_customer", table_name="status_change")
     op.drop_table("status_change")
+    op.drop_table("call_stat")
     op.drop_table("call_event")
     op.drop_index("ix_call_attempt_outcome", table_name="call_attempt")
     op.drop_index("ix_call_attempt_ended_at", table_name="call_attempt")
