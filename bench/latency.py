@@ -522,6 +522,7 @@ def menu_series(records: list[CallRecord]) -> tuple[Series, Series, list[Series]
         "Call.play -> first prompt packet sent (answer)",
         "keypress -> branch logged",
         "branch logged -> next prompt's Call.play",
+        "  of which: next prompt render() (cache read in a thread)",
         "Call.play -> first packet sent (next prompt)",
     )}
     counts = {"calls": len(records), "answered": 0, "first packet sent at once": 0,
@@ -559,6 +560,9 @@ def menu_series(records: list[CallRecord]) -> tuple[Series, Series, list[Series]
         if branch is not None:
             parts["keypress -> branch logged"].values.append((branch[2] - digit.at) * 1000.0)
             parts["branch logged -> next prompt's Call.play"].values.append((following.called_at - branch[2]) * 1000.0)
+            render = next((r for r in probe.renders if r[0] >= branch[2]), None)
+            if render is not None:
+                parts["  of which: next prompt render() (cache read in a thread)"].values.append(_ms(*render) or 0.0)
         parts["Call.play -> first packet sent (next prompt)"].values.append(
             (following.first_packet_at - following.called_at) * 1000.0)
     return answer, key, list(parts.values()), counts

@@ -65,7 +65,18 @@ def _statuses(values: list[str] | None) -> list[CustomerStatus]:
 
 
 def _report(file: Path, statuses: list[CustomerStatus], model: Path | None) -> ValidationReport:
-    return validate_file(file, start_statuses=statuses, speech_model=model)
+    if model is None:
+        return validate_file(file, start_statuses=statuses)
+    from callbot.scriptcall import model_vocabulary
+    from callbot.speech.errors import SpeechModelError
+
+    try:
+        vocabulary = model_vocabulary(model)
+    except SpeechModelError as exc:
+        report = validate_file(file, start_statuses=statuses)
+        problem = Problem(None, "speech_model", None, "speech_model_unreadable", str(exc))
+        return ValidationReport((problem, *report.problems), None, None)
+    return validate_file(file, start_statuses=statuses, vocabulary=vocabulary)
 
 
 def _print_problems(console: Console, file: Path, problems: tuple[Problem, ...]) -> None:

@@ -16,6 +16,7 @@ from callbot.testcall import SIGNALLING_GRACE, TestCallOptions, dial_options, re
 from dialer.errors import ConfigError
 from dialer.outcome import CallOutcome, CallResult, EndReason
 from dialer.phone import Softphone
+from scripts_dsl.speech import Vocabulary
 from scripts_dsl import CustomerDataMissing, CustomerStatus, ScriptRun, compile_report, validate_file
 
 log = logging.getLogger("callbot.scriptcall")
@@ -33,11 +34,23 @@ class ScriptCallOptions:
     recordings_dir: Path | None = None
 
 
+def model_vocabulary(model_path: Path) -> Vocabulary:
+    """The words of a Vosk model, for the validator's keyword check.
+
+    The speech package reads every kind of Vosk model (``words.txt``, or the ``Gr.fst``
+    symbol table of lookahead models such as the small Korean one); a missing or unreadable
+    model is a :class:`SpeechModelError` here, before any call, never in the middle of one.
+    """
+    from callbot.speech.vocabulary import read_vocabulary
+
+    return Vocabulary.from_words(read_vocabulary(model_path).words, source=str(model_path))
+
+
 def load_script(options: ScriptCallOptions) -> Any:
     """Validate and compile; a bad script is a :class:`ConfigError` listing every problem."""
     extra: dict[str, Any] = {}
     if options.speech_model is not None:
-        extra["speech_model"] = options.speech_model
+        extra["vocabulary"] = model_vocabulary(options.speech_model)
     report = validate_file(options.script, **extra)
     if report.problems:
         lines = "\n".join(f"  - {p}" for p in report.problems)

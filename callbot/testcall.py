@@ -18,6 +18,9 @@ SIGNALLING_GRACE = 40.0
 
 @dataclass(frozen=True)
 class TestCallOptions:
+    """Options of ``callbot call`` (a test call in the telephony sense)."""
+
+    __test__ = False  # not a pytest test class despite its name
     target: str
     trunk: tuple[str, int] | None = None
     username: str | None = None

@@ -113,6 +113,7 @@ class CustomerImport:
         self._existing = existing
         self._phones = PhoneNormalizer(self.config.region)
         self._table = open_table(self.path, self.config.sheet)
+        self._empty = 0
         try:
             self._rows = self._table.rows()
             self._header_number, header = self._read_header()
@@ -126,7 +127,7 @@ class CustomerImport:
             raise
         self._seen = SeenIndex() if self.config.check_in_file else None
         self._warnings = _Warnings()
-        self._rows_read = self._imported = self._skipped = self._empty = 0
+        self._rows_read = self._imported = self._skipped = 0
         self._started = False
 
     # -- opening -----------------------------------------------------------------------------
@@ -135,6 +136,7 @@ class CustomerImport:
         for row in self._rows:
             if any(v.strip() for v in row.values):
                 return row.number, [_text(v) for v in row.values]
+            self._empty += 1
         raise ImportFileError(self.path, "is empty: it has no header row and no customers")
 
     def _check_required_columns(self, header: list[str]) -> None:

@@ -292,7 +292,9 @@ class CampaignCustomer(SQLModel, table=True):
     status_changed_at: datetime = Field(default_factory=_utcnow, sa_type=UTCDateTime)
     attempts: int = 0
     last_outcome: CallOutcome | None = Field(default=None, sa_type=StrEnumType(CallOutcome))
-    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime,
+        description="when the customer is due; None when no call is planned")
     done: bool = False
     done_reason: DoneReason | None = Field(default=None, sa_type=StrEnumType(DoneReason))
     lease_owner: str | None = Field(default=None, max_length=100)

@@ -249,7 +249,8 @@ def _latest_version(session: Session, campaign: Campaign) -> int:
 def add_customers(session: Session, campaign_id: int, customers: Sequence[CustomerCreate], *,
                   now: datetime) -> list[int]:
     """Add customers to a campaign, all or none; returns their campaign-customer ids in the
-    order given. Numbers on the Do-Not-Contact list are added already done.
+    order given; they are due at once. Numbers on the Do-Not-Contact list are added already
+    done.
 
     Customers are written with multi-row INSERTs and their campaign rows with one
     ``INSERT ... SELECT`` per batch, so 100,000 customers take seconds. Duplicate checks are
@@ -280,11 +281,13 @@ def _link_customers(session: Session, campaign_id: int, customer_ids: list[int],
         sa.literal(campaign_id), cu.c.id,
         sa.literal(CustomerStatus.REGISTERED, StrEnumType(CustomerStatus)), when,
         sa.literal(0), blocked,
-        sa.case((blocked, sa.literal(DoneReason.DO_NOT_CONTACT.value)), else_=sa.null()), when,
+        sa.case((blocked, sa.literal(DoneReason.DO_NOT_CONTACT.value)), else_=sa.null()),
+        sa.case((blocked, sa.null()), else_=when), when,
     ).where(cu.c.id.in_(customer_ids))
     statement = (sa.insert(cc)
                  .from_select(["campaign_id", "customer_id", "status", "status_changed_at",
-                               "attempts", "done", "done_reason", "created_at"], rows)
+                               "attempts", "done", "done_reason", "next_attempt_at",
+                               "created_at"], rows)
                  .returning(cc.c.customer_id, cc.c.id))
     return {int(customer): int(row) for customer, row in session.execute(statement)}
 
@@ -319,8 +322,8 @@ def claim_due(session: Session, campaign_id: int, worker_id: str, *, now: dateti
     """Lease up to ``limit`` customers of a running campaign to ``worker_id`` and record a
     pending attempt for each, in one transaction.
 
-    A customer is due when it is not done, its next attempt time has come (or it was never
-    called), nobody holds its lease, its number is not on the Do-Not-Contact list and it has
+    A customer is due when it is not done, its next attempt time has come (customers are
+    due from the moment they are added), nobody holds its lease, its number is not on the Do-Not-Contact list and it has
     had fewer than ``max_attempts`` attempts. ``open_timezones``, when given, keeps only
     customers whose time zone (their own, else the campaign's) is among them: the zones in
     which it is now calling hours. Expired leases of the campaign are recovered first
@@ -345,10 +348,10 @@ def claim_due(session: Session, campaign_id: int, worker_id: str, *, now: dateti
             .join(cu, col(cu.id) == cc.customer_id)
             .where(cc.campaign_id == campaign_id, cc.done == sa.false(),
                    col(cc.lease_owner).is_(None),
-                   sa.or_(col(cc.next_attempt_at).is_(None), col(cc.next_attempt_at) <= stamp),
+                   col(cc.next_attempt_at) <= stamp,
                    cc.attempts < campaign.max_attempts,
                    ~sa.exists().where(DoNotContact.phone == cu.phone))
-            .order_by(col(cc.next_attempt_at).asc().nulls_first(), cc.id)
+            .order_by(cc.next_attempt_at, cc.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=cc)  # type: ignore[arg-type]
         )
