@@ -15,7 +15,8 @@ styles' cell formats (18.8.10, 18.8.30). A sheet is parsed as it is read (18.3.1
 
 Values become text: shared and inline strings as written (rich text runs joined, phonetic runs
 dropped, ``_xHHHH_`` escapes decoded, 22.9.2.19), numbers without a spurious ``.0``, cells with
-a date format as ISO 8601 (``1990-01-31``, ``1990-01-31T08:30:00``, ``08:30:00``), booleans as
+a date format as ISO 8601 with the parts the format shows (``1990-01-31``,
+``1990-01-31T08:30:00``, ``08:30:00``; a duration format as ``26:30:00``), booleans as
 ``TRUE``/``FALSE``. A formula is never evaluated: the cell gives the result the spreadsheet saved
 and a :class:`~callbot.imports.table.CellNote` reports the formula. A DOCTYPE (which no XLSX
 part has, and which entity expansion attacks need) makes the file refused.
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import IO, Final
 from xml.parsers import expat
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_datetime, is_timedelta_format
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel
 
 from callbot.imports.errors import ImportFileError
@@ -66,7 +67,8 @@ _SHEET_TAGS: Final = {
         ("t", _TEXT), ("rPh", _PHONETIC),
     )
 }
-_DATE, _TIMEDELTA = 1, 2
+_DATE, _TIME, _DATETIME, _TIMEDELTA = 1, 2, 3, 4
+_DATE_KINDS: Final = {"date": _DATE, "time": _TIME, "datetime": _DATETIME}
 
 
 class _Refused(Exception):
@@ -135,11 +137,15 @@ def _date_text(raw: str, epoch: datetime.datetime, kind: int) -> str:
         seconds = int(value.total_seconds())
         sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
         return f"{sign}{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    if isinstance(value, datetime.datetime):
-        if value.time() == datetime.time():
-            return value.date().isoformat()
+    if isinstance(value, datetime.time):  # a serial below 1: a time of day, or the epoch's day
+        if kind == _DATE:
+            return epoch.date().isoformat()
         return value.isoformat(timespec="seconds")
-    if isinstance(value, datetime.time):
+    if isinstance(value, datetime.datetime):
+        if kind == _TIME:
+            return value.time().isoformat(timespec="seconds")
+        if kind == _DATE or value.time() == datetime.time():
+            return value.date().isoformat()
         return value.isoformat(timespec="seconds")
     return str(value)
 
@@ -289,7 +295,7 @@ class XlsxTable:
         return strings
 
     def _read_styles(self, rels: dict[str, tuple[str, str]]) -> list[int]:
-        """Per cell format index (``s``): 0, :data:`_DATE` or :data:`_TIMEDELTA`."""
+        """Per cell format index (``s``): 0 (not a date), or how its dates are shown."""
         part = self._part_by_kind(rels, "styles")
         if part is None:
             return []
@@ -316,7 +322,9 @@ class XlsxTable:
             code = custom.get(format_id, BUILTIN_FORMATS.get(format_id))
             if is_timedelta_format(code):
                 kinds.append(_TIMEDELTA)
-            elif is_date_format(code) or (code is None and format_id in _LOCALE_DATE_IDS):
+            elif is_date_format(code):
+                kinds.append(_DATE_KINDS.get(is_datetime(code) or "", _DATETIME))
+            elif code is None and format_id in _LOCALE_DATE_IDS:
                 kinds.append(_DATE)
             else:
                 kinds.append(0)

@@ -119,10 +119,10 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
         if outcome is CallOutcome.ANSWERED:
             answered_talk_ms = int(talk)
 
-    unfinished = dict(session.execute(
+    unfinished = {state: int(count) for state, count in session.execute(
         sa.select(ca.state, sa.func.count())
         .where(ca.campaign_id == campaign_id, col(ca.outcome).is_(None))
-        .group_by(ca.state)).tuples().all())
+        .group_by(ca.state))}
 
     hours = tuple(HourCount(_as_utc(hour), int(count)) for hour, count in session.execute(
         sa.select(st.hour, sa.func.sum(st.attempts))
@@ -130,7 +130,7 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
 
     finished = sum(by_outcome.values())
     answered = by_outcome.get(CallOutcome.ANSWERED, 0)
-    abandoned = int(unfinished.get(AttemptState.ABANDONED, 0))
+    abandoned = unfinished.get(AttemptState.ABANDONED, 0)
     return CampaignReport(
         campaign_id=campaign_id,
         customers=sum(by_status.values()),
@@ -139,9 +139,8 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
         called=called,
         done=done,
         remaining=remaining,
-        attempts=finished + sum(int(n) for n in unfinished.values()),
-        in_progress=sum(int(n) for state, n in unfinished.items()
-                        if state is not AttemptState.ABANDONED),
+        attempts=finished + sum(unfinished.values()),
+        in_progress=sum(n for state, n in unfinished.items() if state is not AttemptState.ABANDONED),
         abandoned=abandoned,
         by_outcome=by_outcome,
         answer_rate=answered / finished if finished else None,

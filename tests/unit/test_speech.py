@@ -229,6 +229,23 @@ def test_steady_line_noise_is_no_input(model: SpeechModel) -> None:
     assert [type(e) for e in events] == [NoInput]
 
 
+@pytest.mark.parametrize(("said", "intent"), [("네", "yes"), ("아니요", "no")])
+def test_noise_decoded_before_speech_does_not_count(
+    model: SpeechModel, voice, said: str, intent: str
+) -> None:
+    """At 10 dB SNR the decoder turns the noise before the answer into a short keyword
+    ("예"); only words inside the speech the energy rule heard make the transcript."""
+    speech = voice(said, 120)
+    frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
+    power = (frames**2).mean(axis=1)
+    active = power[power > power.max() * 1e-3].mean()
+    audio = padded(speech, tail=1.5).astype(np.float64)
+    audio += np.random.default_rng(11).normal(0.0, np.sqrt(active / 10), len(audio))
+    result = decision(run(KeywordRecognizer(model, YES_NO), np.rint(audio).astype(np.int16)))
+    assert isinstance(result, SpeechResult) and result.intent == intent
+    assert result.text in YES_NO[intent]
+
+
 @pytest.mark.parametrize("said", ["네", "아니요"])
 def test_decision_comes_soon_after_speech_ends(model: SpeechModel, voice, said: str) -> None:
     speech = voice(said)
