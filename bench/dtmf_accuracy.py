@@ -603,6 +603,11 @@ def markdown(
         f" p99 {_percentile(delays, 99):.0f} ms (the detector waits for a pause longer than "
         "the bridged 30 ms; `holding` tells the key while it sounds).",
         "",
+        "- Limits of this corpus: the speech is formant-synthesized (espeak-ng), not the"
+        " recorded talk-off tapes receivers are certified with, and no music on hold was"
+        " tested; \"grey\" rows lie between the must-detect and must-reject limits and are"
+        " not scored.",
+        "",
         "| category | condition | must | trials | result |",
         "|---|---|---|---:|---:|",
     ]

@@ -37,10 +37,15 @@ _SILENCE_POWER = 10.0 ** (_SILENCE_DB / 10.0)
 
 @dataclass(frozen=True, slots=True)
 class EndpointConfig:
-    """Timers (seconds of audio) and energy thresholds of one listening."""
+    """Timers (seconds of audio) and energy thresholds of one listening.
+
+    ``trailing_silence`` of 0.3 s keeps the decision within the runtime's goal (end of speech
+    to branch decision, p50 under 400 ms) with room for the network and the script engine;
+    pauses inside a one- or two-word answer are shorter than that.
+    """
 
     no_input_timeout: float = 5.0
-    trailing_silence: float = 0.4
+    trailing_silence: float = 0.3
     max_speech: float = 15.0
     min_speech: float = 0.06
     threshold_db: float = -45.0

@@ -216,6 +216,8 @@ class ListeningSession:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # handed to the consumer, raised by its `async for`
+            self._closed = True
+            self._frames.clear()
             self._events.put_nowait(exc)
             self._events.put_nowait(_END)
 

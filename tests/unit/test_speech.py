@@ -254,8 +254,10 @@ def test_decision_comes_soon_after_speech_ends(model: SpeechModel, voice, said: 
     started, result = events
     assert isinstance(started, SpeechStarted) and abs(started.at - LEAD) < 0.1
     assert isinstance(result, SpeechResult)
-    assert end < result.at <= end + 0.5  # audio time, not wall clock
-    assert result.at - result.ended_at == pytest.approx(0.4, abs=0.021)
+    assert end < result.at <= end + 0.4  # audio time, not wall clock
+    assert result.at - result.ended_at == pytest.approx(
+        EndpointConfig().trailing_silence, abs=0.021
+    )
 
 
 def test_recognition_is_deterministic_and_independent_of_chunking(
