@@ -69,6 +69,7 @@ from bench.probes import LoopStalls
 from callbot.engine import CallEngine, KeywordListener, ListenerFactory
 from callbot.prerender import customer_texts, static_texts
 from callbot.prompts import AudioFileCache, Prompt, PromptRenderer
+from callbot.scriptcall import ScriptCallOptions, load_script
 from callbot.speech.events import NoInput, NoMatch, SpeechResult
 from dialer.errors import ConfigError
 from dialer.outcome import CallOutcome, EndReason
@@ -76,7 +77,7 @@ from dialer.phone import Call, Softphone
 from dialer.rtp.audio import load_wav
 from dialer.rtp.session import AudioFrame, DigitReceived, RtpSession
 from dialer.sip.ua import Trunk
-from scripts_dsl import CustomerStatus, ScriptRun, compile_report, validate_file
+from scripts_dsl import CustomerStatus, ScriptRun
 
 BENCH_DIR = Path(__file__).resolve().parent
 SCRIPTS = BENCH_DIR / "scripts"
@@ -87,7 +88,7 @@ SECTION = "## Callbot runtime latency (issue: callbot runtime)"
 
 MENU_NUMBER = "1001"  # answers, presses 1 while our menu prompt plays
 LISTEN_NUMBER = "1002"  # answers and says "네" (yes)
-RING_SECONDS = 1.0  # customer prompts are rendered while the phone rings
+RING_SECONDS = 2.0  # customer prompts are rendered while the phone rings
 PRESS_AFTER = 1.5  # seconds after the answer; the menu prompt is longer than that
 SPEECH_LEAD = 1.0  # seconds of silence before "네"
 SPEECH_TAIL = 1.5  # and after it
@@ -397,13 +398,10 @@ class Setup:
     prerender_s: float
 
 
-async def prepare(script: Path, cache: Path, vocabulary: frozenset[str] | None = None,
+async def prepare(script: Path, cache: Path, speech_model: Path | None = None,
                   listeners: ListenerFactory | None = None) -> Setup:
-    extra: dict[str, Any] = {} if vocabulary is None else {"vocabulary": vocabulary}
-    report = validate_file(script, **extra)
-    if report.problems:
-        raise ConfigError(f"{script} is not valid: " + "; ".join(str(p) for p in report.problems))
-    compiled = compile_report(report)
+    """Validate and compile as ``callbot call --script`` does, and render the static prompts."""
+    compiled = await asyncio.to_thread(load_script, ScriptCallOptions(script=script, speech_model=speech_model))
     voice = compiled.voice or compiled.language
     prompts = PromptRenderer(cache / "prompts")
     began = time.monotonic()
@@ -605,6 +603,43 @@ def speech_series(records: list[CallRecord]) -> tuple[Series, list[Series], dict
     return speech, list(parts.values()), counts
 
 
+def _stat(series: list[Series], name: str, key: str) -> float | None:
+    found = next((item for item in series if item.name.endswith(name)), None)
+    return None if found is None else found.stats().get(key)
+
+
+def diagnosis(menu_parts: list[Series], menu_counts: dict[str, int], speech_parts: list[Series]) -> list[str]:
+    """Where each figure's time went, in words, from the measured parts."""
+    notes = []
+    clock, at_once = menu_counts["first packet on the clock"], menu_counts["first packet sent at once"]
+    render = "first prompt render() (cache read in a thread)"
+    resumed = "call task resumed -> engine's Call.play"
+    notes.append(
+        f"- Answer: {at_once} first prompt packets left at once (`Call.play` before the stream's first tick), "
+        f"{clock} waited for the shared 20 ms clock because the clock had already sent silence; the engine's "
+        f"`Call.play` came p50 {_fmt(_stat(menu_parts, resumed, 'p50'))} / p95 {_fmt(_stat(menu_parts, resumed, 'p95'))} "
+        f"ms after the call's task resumed, including `PromptRenderer.render` of the already rendered prompt (p50 "
+        f"{_fmt(_stat(menu_parts, render, 'p50'))} / p95 {_fmt(_stat(menu_parts, render, 'p95'))} ms: the WAV is read "
+        f"from the disk cache in a thread). Calls whose customer prompts were still rendering at the answer "
+        f"(the engine starts after them, as in `callbot.scriptcall`): {menu_counts['customer prompt not ready at answer']}.")
+    notes.append(
+        f"- Keypress: the digit is reported at its first end packet and the branch is logged p50 "
+        f"{_fmt(_stat(menu_parts, 'keypress -> branch logged', 'p50'))} ms later; the next prompt's render() takes p50 "
+        f"{_fmt(_stat(menu_parts, 'next prompt render() (cache read in a thread)', 'p50'))} / p95 "
+        f"{_fmt(_stat(menu_parts, 'next prompt render() (cache read in a thread)', 'p95'))} ms, then its first packet "
+        f"waits for the next tick of the shared clock (p50 "
+        f"{_fmt(_stat(menu_parts, 'Call.play -> first packet sent (next prompt)', 'p50'))}, at most one ptime).")
+    notes.append(
+        f"- Speech: the decision waits for the trailing silence of the energy endpointer (audio time: "
+        f"{_fmt(_stat(speech_parts, 'endpointing wait (audio time: decision frame - end of speech)', 'p50'))} ms), "
+        f"then recognition off the loop and Vosk's final result take p50 "
+        f"{_fmt(_stat(speech_parts, 'decision frame arrival -> decision out of the recognizer', 'p50'))} / p95 "
+        f"{_fmt(_stat(speech_parts, 'decision frame arrival -> decision out of the recognizer', 'p95'))} ms after the "
+        f"decision frame arrived; the engine logs the branch p50 "
+        f"{_fmt(_stat(speech_parts, 'decision out of the recognizer -> branch logged', 'p50'))} ms after that.")
+    return notes
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -669,14 +704,13 @@ class Options:
 
 async def bench(options: Options, workdir: Path, console: Console) -> dict[str, Any]:
     from callbot.listening import VoskListenerFactory
-    from callbot.speech import SpeechModel, find_packaged_model
+    from callbot.speech import find_packaged_model
 
     model_path = find_packaged_model("ko")
-    vocabulary = SpeechModel(model_path).vocabulary()
     console.print("loading the Korean speech model and rendering the scripts' static prompts ...")
     vosk_factory = await asyncio.to_thread(VoskListenerFactory, model_path)
     menu = await prepare(MENU_SCRIPT, workdir / "cache")
-    listen = await prepare(LISTEN_SCRIPT, workdir / "cache", vocabulary, vosk_factory)
+    listen = await prepare(LISTEN_SCRIPT, workdir / "cache", model_path, vosk_factory)
     yes_wav = await asyncio.to_thread(synthesize_yes, workdir)
     lifetime = 600.0 + 10.0 * (options.calls + options.speech_calls)
     simulator = SimulatorProcess(simulator_config(yes_wav), lifetime)
@@ -744,14 +778,17 @@ def main(argv: list[str] | None = None) -> int:
                f"{options.speech_calls} speech calls {options.speech_concurrency} at a time in "
                f"{raw['listen_wall']:.0f} s; static prompts rendered in {raw['prerender_s']:.1f} s before the calls; "
                f"longest event-loop stall {raw['stalls']['longest_ms']:.0f} ms")
+    notes = diagnosis(menu_parts, menu_counts, speech_parts)
     console.print(counts)
     console.print(context)
+    for note in notes:
+        console.print(note)
     if not args.no_write:
         header = ("`python -m bench.latency" + (" --quick" if args.quick else "") + "`: real calls from a "
                   "Softphone running CallEngine to dialer.simphone.PhoneSimulator (child process) on loopback; "
                   "times from our side (200 OK datagram arrival, RFC 4733 end packet arrival, speech frame "
                   "arrival, to the sendto of the prompt packet or the engine's branch log entry). " + context + ".")
-        notes = [counts + "."]
+        notes = [counts + ".", "", *notes]
         write_section(args.markdown, to_markdown(header, [("Goals", goals), ("Where the time goes", parts)], notes))
         console.print(f"updated {args.markdown}")
     failed = any(row[-1] in ("FAIL", "no data") for row in goals)

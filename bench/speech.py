@@ -306,8 +306,27 @@ def tables(acc: list[dict[str, object]], srs: list[dict[str, object]],
     return out
 
 
+NOTES = [
+    "Recognition: the recognizer's grammar is the keywords plus the model's unknown token "
+    "(`<UNK>` in this model), at 8 kHz (Vosk resamples to the model's 16 kHz inside); "
+    "the decision comes 0.3 s of trailing silence after the end of speech (frame energy "
+    "against a minimum-statistics noise floor), which is the delay column, in audio time.",
+    "False accepts are the known weakness of grammar-only decoding: the decoder must map "
+    "any speech onto the keywords or the unknown token, and this small model's unknown token "
+    "rarely wins against short keywords. Scripts should keep a confirmation or a no-match "
+    "branch for answers that matter; `min_confidence` trades recall for fewer false accepts. "
+    "espeak-ng's Korean is robotic: \"예\" is recognized as \"네\" (same intent) and "
+    "\"아니요\" / \"아니오\" swap, so intents are scored, not words.",
+    "Determinism: Kaldi's random dither (process-wide `rand()`) is replaced by a fixed-seed "
+    "dither of the same size, so the same audio always gives the same events.",
+    "16 kHz row: its CPU includes the numpy resampling of each clip.",
+]
+
+
 def to_markdown(blocks: list[tuple[str, list[str], list[list[str]]]], header: str) -> str:
     lines = [SECTION, "", header, ""]
+    lines += [f"- {note}" for note in NOTES]
+    lines.append("")
     for title, columns, rows in blocks:
         lines += [f"**{title}**", "", "| " + " | ".join(columns) + " |",
                   "|" + "---|" * len(columns)]

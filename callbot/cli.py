@@ -23,6 +23,7 @@ from callbot.scriptcall import ScriptCallOptions, run_script_call
 from callbot.testcall import TestCallOptions, run_test_call
 from scripts_dsl import CustomerStatus
 from dialer.errors import ConfigError, DialerError
+from dialer.phone import InbandDtmf
 from dialer.outcome import CallOutcome, CallResult
 from dialer.phone import Softphone
 from dialer.rtp.audio import load_wav
@@ -92,6 +93,7 @@ def call(
     voice: Annotated[Optional[str], typer.Option("--voice", help="TTS voice (default: the script's voice or language).")] = None,
     speech_model: Annotated[Optional[Path], typer.Option("--speech-model", exists=True, file_okay=False, help="Vosk model folder for listen blocks.")] = None,
     prompt_cache: Annotated[Optional[Path], typer.Option("--prompt-cache", file_okay=False, help="Folder for rendered prompts (default: the user cache).")] = None,
+    inband_dtmf: Annotated[InbandDtmf, typer.Option("--inband-dtmf", help="Hear keypress tones in the audio: auto (when the far end has no telephone-event), on, off.")] = InbandDtmf.AUTO,
 ) -> None:
     """Place one call and report how it ended; with --script, run a call script on it.
 
@@ -119,6 +121,7 @@ def call(
         hangup_after_digits=hangup_after_digits,
         media_timeout=media_timeout,
         bind=(bind_host, bind_port),
+        inband_dtmf=inband_dtmf,
     )
     extra: dict[str, object] = {}
     try:

@@ -86,7 +86,7 @@ async def run_script_call(call_opts: TestCallOptions, options: ScriptCallOptions
             return refused, None
         call = await phone.dial(call_opts.target, trunk=trunk, credentials=credentials, from_user=call_opts.caller_id,
                                 ring_timeout=call_opts.ring_timeout, max_duration=call_opts.max_duration,
-                                media_timeout=call_opts.media_timeout)
+                                media_timeout=call_opts.media_timeout, inband_dtmf=call_opts.inband_dtmf)
         run.call_id = call.call_id
         ringing = asyncio.create_task(
             prompts.prerender(Prompt(t, voice, options.rate) for t in customer_texts(compiled, run.customer))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialer.outcome import CallOutcome, CallResult, EndReason
-from dialer.phone import Softphone
+from dialer.phone import InbandDtmf, Softphone
 from dialer.rtp.audio import load_wav
 from dialer.sip.auth import Credentials
 from dialer.sip.ua import Trunk
@@ -33,6 +33,7 @@ class TestCallOptions:
     hangup_after_digits: int | None = None
     media_timeout: float = 30.0
     bind: tuple[str, int] = ("127.0.0.1", 0)
+    inband_dtmf: InbandDtmf = InbandDtmf.AUTO
 
 
 def _not_registered(status: int | None, message: str) -> CallResult:
@@ -89,6 +90,7 @@ async def run_test_call(opts: TestCallOptions) -> CallResult:
             ring_timeout=opts.ring_timeout,
             max_duration=opts.max_duration,
             media_timeout=opts.media_timeout,
+            inband_dtmf=opts.inband_dtmf,
         )
         bound = opts.ring_timeout + opts.max_duration + SIGNALLING_GRACE
         try:

@@ -13,6 +13,7 @@ everything that reaches a campaign manager is translated once, at the call bound
     ├── DtmfError              a telephone-event payload is malformed (rtp.dtmf)
     ├── CodecError             an unknown codec or bad audio for it (codecs)
     ├── AudioFormatError       an audio file we cannot play (rtp.audio)
+    ├── SignalError            bad samples, keys or tone parameters (dsp)
     ├── TransportError         a socket could not be opened or a datagram not sent
     └── ConfigError            the dialer was configured with something it cannot use
 """

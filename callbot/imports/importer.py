@@ -21,7 +21,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Final
 
 from callbot.imports.csvfile import CsvTable
@@ -47,6 +47,7 @@ __all__ = ["MAX_WARNINGS", "CustomerImport", "import_customers", "open_table"]
 MAX_WARNINGS: Final = 100
 """Warnings listed one by one; the rest are counted in a last line."""
 
+_NO_EXTRA: Final[Mapping[str, str]] = MappingProxyType({})
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _EMPTY_ZIP_MAGIC: Final = b"PK\x05\x06"
@@ -126,6 +127,7 @@ class CustomerImport:
             self._table.close()
             raise
         self._seen = SeenIndex() if self.config.check_in_file else None
+        self._checks_duplicates = self._seen is not None or existing is not None
         self._warnings = _Warnings()
         self._rows_read = self._imported = self._skipped = 0
         self._started = False
@@ -171,8 +173,10 @@ class CustomerImport:
         self._started = True
         plan = _RowPlan(self.columns, self._required(), self.config.duplicate_fields)
         for sheet_row in self._rows:
-            values = sheet_row.values
-            if not any(v and not v.isspace() for v in values):
+            for value in sheet_row.values:
+                if value and not value.isspace():
+                    break
+            else:
                 self._empty += 1
                 continue
             self._rows_read += 1
@@ -205,19 +209,22 @@ class CustomerImport:
 
     def _check(self, row: SheetRow, plan: _RowPlan) -> CustomerRow | SkippedRow:
         values = row.values
-        width = len(values)
-        texts = [_text(values[i]) if i < width else "" for i in plan.used]
+        if len(values) > plan.last_used:
+            texts = [values[i].strip() for i in plan.used]
+        else:
+            texts = [values[i].strip() if i < len(values) else "" for i in plan.used]
+        if not "".join(texts).isascii():
+            texts = [unicodedata.normalize("NFC", t) for t in texts]
         for field, index in plan.required:
             if not texts[index]:
                 return SkippedRow(row.number, plan.label(field), self._missing(field, row, plan))
-        phone_index = plan.position["phone"]
-        phone_raw = texts[phone_index]
+        phone_raw = texts[plan.phone_at]
         phone = self._phones.normalize(phone_raw)
         if isinstance(phone, InvalidPhone):
             reason = phone.reason + _formula_hint(row, plan.column["phone"])
             return SkippedRow(row.number, plan.label("phone"), reason)
         keys: list[str] = []
-        for field in plan.duplicates:
+        for field in plan.duplicates if self._checks_duplicates else ():
             position = plan.position.get(field)
             if position is None:
                 continue
@@ -229,21 +236,18 @@ class CustomerImport:
             if clash is not None:
                 return SkippedRow(row.number, plan.label(field), f"{field} {shown} already belongs to {clash}")
             keys.append(key)
-        name = texts[plan.position["name"]] if "name" in plan.position else ""
+        name = texts[plan.name_at] if plan.name_at is not None else ""
         if self._seen is not None:
             for key in keys:
                 self._seen.add(key, row.number, name)
-        get = plan.position.get
-        extra = {f: texts[i] for f, i in plan.extra if texts[i]}
-        email_at, code_at = get("email"), get("code")
         return CustomerRow(
             row=row.number,
             phone=phone,
             phone_raw=phone_raw,
             name=name,
-            email=texts[email_at] if email_at is not None else "",
-            code=texts[code_at] if code_at is not None else "",
-            extra=extra,
+            email=texts[plan.email_at] if plan.email_at is not None else "",
+            code=texts[plan.code_at] if plan.code_at is not None else "",
+            extra={f: texts[i] for f, i in plan.extra if texts[i]} if plan.extra else _NO_EXTRA,
         )
 
     def _clash(self, key: str) -> str | None:
@@ -291,6 +295,11 @@ class _RowPlan:
         )
         self.duplicates = duplicates
         self.extra = [(f, p) for f, p in self.position.items() if f not in STANDARD_FIELDS]
+        self.last_used = max(self.used, default=-1)
+        self.phone_at = self.position["phone"]
+        self.name_at = self.position.get("name")
+        self.email_at = self.position.get("email")
+        self.code_at = self.position.get("code")
 
     def label(self, field: str) -> str:
         return self.labels[self.column[field]]

@@ -9,7 +9,13 @@ loop). Events are in :mod:`~callbot.speech.events`, errors in :mod:`~callbot.spe
 """
 
 from callbot.speech.endpoint import EndpointConfig
-from callbot.speech.errors import SpeechError, SpeechInputError, SpeechModelError, UnknownKeywords
+from callbot.speech.errors import (
+    SessionClosed,
+    SpeechError,
+    SpeechInputError,
+    SpeechModelError,
+    UnknownKeywords,
+)
 from callbot.speech.events import (
     Decision,
     NoInput,
@@ -20,7 +26,7 @@ from callbot.speech.events import (
 )
 from callbot.speech.models import find_packaged_model
 from callbot.speech.recognizer import KeywordRecognizer, SpeechModel
-from callbot.speech.stream import ListeningSession, SessionClosed, shared_executor
+from callbot.speech.stream import ListeningSession, shared_executor
 from callbot.speech.vocabulary import check_keywords, missing_words
 
 __all__ = [

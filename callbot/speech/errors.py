@@ -8,14 +8,21 @@ against the model's vocabulary before the first frame is fed.
     SpeechError
     ├── SpeechModelError        the model directory is missing, incomplete or unreadable
     │   └── UnknownKeywords     keywords the model cannot recognize (``.words`` lists them)
-    └── SpeechInputError        audio handed to a recognizer is not mono int16 (ValueError)
+    ├── SpeechInputError        audio handed to a recognizer is not mono int16 (ValueError)
+    └── SessionClosed           a listening session was cancelled before it decided
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["SpeechError", "SpeechInputError", "SpeechModelError", "UnknownKeywords"]
+__all__ = [
+    "SessionClosed",
+    "SpeechError",
+    "SpeechInputError",
+    "SpeechModelError",
+    "UnknownKeywords",
+]
 
 INSTALL_HINT = (
     "give the path of an unpacked Vosk model directory (one with am/ and conf/ inside), "
@@ -50,3 +57,7 @@ class UnknownKeywords(SpeechModelError):
 
 class SpeechInputError(SpeechError, ValueError):
     """Audio handed to a recognizer is not a one-dimensional int16 array."""
+
+
+class SessionClosed(SpeechError):
+    """A listening session was cancelled (hangup, keypress barge-in) before it decided."""

@@ -15,8 +15,8 @@ events (:mod:`callbot.speech.events`): speech start, then exactly one decision.
 **Sample rate.** Vosk models are trained on 16 kHz audio. The recognizer is created at the
 call's rate (8 kHz) and Vosk resamples internally (Kaldi's ``LinearResample``). Upsampling in
 numpy first (windowed sinc, :func:`dialer.rtp.audio.resample`) was measured by
-``bench.speech``: no more accurate (59 of 60 answers against 60 of 60) for 2.3 times the
-CPU, so the internal path is used.
+``bench.speech``: no more accurate (the two paths differ by one answer in 60, either way
+between runs of the benchmark) for 2.4 times the CPU, so the internal path is used.
 
 **Determinism.** Kaldi adds random dither (``--dither=1``: Gaussian noise of one int16 step)
 to every frame, drawn from the process-wide C ``rand()``, so the same audio decoded twice in

@@ -35,18 +35,14 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from callbot.speech.errors import SpeechError, SpeechInputError
+from callbot.speech.errors import SessionClosed, SpeechInputError
 from callbot.speech.events import Decision, NoInput, NoMatch, SpeechEvent, SpeechResult
 from callbot.speech.recognizer import KeywordRecognizer
 from dialer.rtp.session import AudioFrame
 
-__all__ = ["ListeningSession", "SessionClosed", "shared_executor"]
+__all__ = ["ListeningSession", "shared_executor"]
 
 _MAX_WORKERS = 4
-
-
-class SessionClosed(SpeechError):
-    """The session was cancelled before it decided (:meth:`ListeningSession.decision`)."""
 
 
 class _Executors:

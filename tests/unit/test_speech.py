@@ -11,6 +11,7 @@ the same events out. Times are asserted in audio time, never wall-clock time.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
 import subprocess
 import threading
@@ -415,3 +416,18 @@ def test_cancel_ends_listening_cleanly(model: SpeechModel, voice) -> None:
     late, closed = asyncio.run(scenario())
     assert late == [] and closed
     assert not recognizer.done  # cancelled before any decision, and no worker is using it
+
+
+def test_recognition_failure_reaches_the_consumer(model: SpeechModel) -> None:
+    stopped = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    stopped.shutdown()
+
+    async def scenario() -> bool:
+        async with ListeningSession(KeywordRecognizer(model, YES_NO), executor=stopped) as listening:
+            listening.push(np.zeros(FRAME, np.int16))
+            async with asyncio.timeout(30):
+                with pytest.raises(RuntimeError, match="shutdown"):
+                    await listening.decision()
+            return listening.closed
+
+    assert asyncio.run(scenario())
