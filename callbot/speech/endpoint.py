@@ -91,7 +91,8 @@ class Endpointer:
         """Audio time when speech started, once it has."""
         self.ended_at: float | None = None
         """Audio time when the last speech frame so far ended."""
-        self._window: deque[float] = deque(maxlen=max(1, round(config.floor_window / frame_duration)))
+        window = max(1, round(config.floor_window / frame_duration))
+        self._window: deque[float] = deque(maxlen=window)
         self._start_frames = max(1, math.ceil(config.min_speech / frame_duration - 1e-9))
         self._silence_frames = max(1, math.ceil(config.trailing_silence / frame_duration - 1e-9))
         self._run = 0  # consecutive speech frames before a start

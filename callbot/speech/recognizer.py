@@ -326,13 +326,15 @@ class KeywordRecognizer:
             UNKNOWN_TEXT if word["word"] == self._unknown else str(word["word"]) for word in words
         )
         confidence = (
-            float(sum(float(word.get("conf", 0.0)) for word in words) / len(words)) if words else 0.0
+            sum(float(word.get("conf", 0.0)) for word in words) / len(words) if words else 0.0
         )
         known = " ".join(str(w["word"]) for w in words if w["word"] != self._unknown)
         intent = match_intent(known, self.keywords)
         decision: Decision
         if intent is not None and confidence >= self.min_confidence:
-            decision = SpeechResult(text, intent, round(confidence, 4), now, started, ended, endpoint)
+            decision = SpeechResult(
+                text, intent, round(confidence, 4), now, started, ended, endpoint
+            )
         else:
             decision = NoMatch(text, round(confidence, 4), now, started, ended, endpoint)
         self.decision = decision

@@ -151,14 +151,17 @@ def check_keywords(model_path: str | os.PathLike[str], phrases: Iterable[str]) -
 
 def _read(root: Path, shown: str) -> ModelVocabulary:
     if not root.is_dir():
-        raise SpeechModelError(f"the speech model directory {shown} does not exist: {INSTALL_HINT}")
+        raise SpeechModelError(
+            f"the speech model directory {shown} does not exist: {INSTALL_HINT}"
+        )
     for name in WORD_LIST_FILES:
         path = root / name
         if path.is_file():
             return ModelVocabulary.from_symbols(_read_text_table(path), os.path.join(shown, name))
     fst = root / GRAMMAR_FST
     if fst.is_file():
-        return ModelVocabulary.from_symbols(_read_fst_symbols(fst), os.path.join(shown, GRAMMAR_FST))
+        symbols = _read_fst_symbols(fst)
+        return ModelVocabulary.from_symbols(symbols, os.path.join(shown, GRAMMAR_FST))
     wanted = ", ".join([*WORD_LIST_FILES, GRAMMAR_FST])
     raise SpeechModelError(
         f"the speech model {shown} has no word list (looked for {wanted}): {INSTALL_HINT}"
@@ -189,11 +192,16 @@ class _Cursor:
         self.offset += struct.calcsize(fmt)
         return int(value)
 
+    def skip(self, size: int) -> None:
+        if self.offset + size > len(self.data):
+            raise SpeechModelError(f"{self.path} is truncated")
+        self.offset += size
+
     def string(self) -> str:
         size = self.unpack("<i")
         end = self.offset + size
         if size < 0 or end > len(self.data):
-            raise SpeechModelError(f"{self.path} is not an OpenFst file (bad string length)")
+            raise SpeechModelError(f"{self.path} is truncated or not an OpenFst file")
         raw = self.data[self.offset : end]
         self.offset = end
         try:
@@ -205,7 +213,10 @@ class _Cursor:
 def _read_fst_symbols(path: Path) -> list[str]:
     """The input symbols of an OpenFst binary file (FstHeader, then SymbolTable::Read)."""
     try:
-        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        with (
+            path.open("rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
             cursor = _Cursor(data, path)
             if cursor.unpack("<i") != _FST_MAGIC:
                 raise SpeechModelError(f"{path} is not an OpenFst binary file")
@@ -213,7 +224,7 @@ def _read_fst_symbols(path: Path) -> list[str]:
             cursor.string()  # arc type
             cursor.unpack("<i")  # version
             flags = cursor.unpack("<i")
-            cursor.offset += 4 * 8  # properties, start state, number of states, number of arcs
+            cursor.skip(4 * 8)  # properties, start state, number of states, number of arcs
             if not flags & _HAS_ISYMBOLS:
                 raise SpeechModelError(f"{path} carries no symbol table, so no word list")
             if cursor.unpack("<i") != _SYMBOL_TABLE_MAGIC:
@@ -224,7 +235,7 @@ def _read_fst_symbols(path: Path) -> list[str]:
             symbols = []
             for _ in range(size):
                 symbols.append(cursor.string())
-                cursor.offset += 8  # the symbol's key
+                cursor.skip(8)  # the symbol's key
             return symbols
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # mmap refuses empty files with ValueError
         raise SpeechModelError(f"cannot read {path}: {exc}") from exc

@@ -30,7 +30,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from callbot.store.db import write_transaction
-from callbot.store.errors import AttemptFinished, CampaignStateRefused, InvalidData, LeaseLost, NotFound
+from callbot.store.errors import (
+    AttemptFinished,
+    CampaignStateRefused,
+    InvalidData,
+    LeaseLost,
+    NotFound,
+)
 from callbot.store.models import (
     E164,
     AttemptState,
@@ -323,11 +329,12 @@ def claim_due(session: Session, campaign_id: int, worker_id: str, *, now: dateti
     pending attempt for each, in one transaction.
 
     A customer is due when it is not done, its next attempt time has come (customers are
-    due from the moment they are added), nobody holds its lease, its number is not on the Do-Not-Contact list and it has
-    had fewer than ``max_attempts`` attempts. ``open_timezones``, when given, keeps only
-    customers whose time zone (their own, else the campaign's) is among them: the zones in
-    which it is now calling hours. Expired leases of the campaign are recovered first
-    (:func:`recover_expired`), so their customers wait the retry interval.
+    due from the moment they are added), nobody holds its lease, its number is not on the
+    Do-Not-Contact list and it has had fewer than ``max_attempts`` attempts.
+    ``open_timezones``, when given, keeps only customers whose time zone (their own, else
+    the campaign's) is among them: the zones in which it is now calling hours. Expired
+    leases of the campaign are recovered first (:func:`recover_expired`), so their
+    customers wait the retry interval.
     """
     if limit <= 0:
         return []

@@ -3,9 +3,10 @@
 Four GROUP BY queries: customers per status over the covering index
 ``ix_campaign_customer_status``; attempts per outcome, talk time and calls per hour over
 :class:`~callbot.store.models.CallStat` (one line per hour and outcome, kept by
-``finish_attempt``); unfinished attempts (no outcome yet) over ``ix_call_attempt_outcome``. The
-cost grows with customers, hours and outcomes, not with the number of attempts, so a campaign
-with a million attempts reports as fast as a small one. Status totals are cumulative exactly as the campaign manual defines them
+``finish_attempt``); unfinished attempts (no outcome yet) over ``ix_call_attempt_outcome``.
+The cost grows with customers, hours and outcomes, not with the number of attempts, so a
+campaign with a million attempts reports as fast as a small one. Status totals are
+cumulative exactly as the campaign manual defines them
 (:func:`scripts_dsl.status.cumulative_totals`).
 """
 
@@ -108,7 +109,9 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
                   _count_if(sa.and_(cc.done == sa.false(), cc.attempts < campaign.max_attempts)))
         .where(cc.campaign_id == campaign_id).group_by(cc.status)):
         by_status[CustomerStatus(status)] = int(count)
-        called, done, remaining = called + int(n_called), done + int(n_done), remaining + int(n_left)
+        called += int(n_called)
+        done += int(n_done)
+        remaining += int(n_left)
 
     by_outcome: dict[CallOutcome, int] = {}
     answered_talk_ms = 0
@@ -140,7 +143,8 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
         done=done,
         remaining=remaining,
         attempts=finished + sum(unfinished.values()),
-        in_progress=sum(n for state, n in unfinished.items() if state is not AttemptState.ABANDONED),
+        in_progress=sum(n for state, n in unfinished.items()
+                        if state is not AttemptState.ABANDONED),
         abandoned=abandoned,
         by_outcome=by_outcome,
         answer_rate=answered / finished if finished else None,

@@ -421,8 +421,10 @@ def parse_message(data: bytes) -> Message:
     head_bytes, body = _split_head_body(data)
     try:
         head = head_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SipParseError(f"message head is not UTF-8 (byte {exc.start})") from exc
+    except UnicodeDecodeError:
+        # RFC 3261 s7 says UTF-8, but some carriers send Latin-1 display names; reading
+        # such a head as Latin-1 keeps the call (every byte maps to one character).
+        head = head_bytes.decode("latin-1")
     if "\r" in head.replace("\r\n", ""):
         raise SipParseError("bare CR in the message head")
     start, pairs = _header_lines(head)

@@ -669,3 +669,16 @@ def test_parsed_values_have_every_dataclass_field() -> None:
             getattr(value, f.name)
         assert value == dataclasses.replace(value)  # type: ignore[type-var]
         hash(value)
+
+
+def test_latin1_display_name_from_a_carrier_still_parses() -> None:
+    """RFC 3261 wants UTF-8, but a Latin-1 head must not cost us the call."""
+    raw = (
+        b"SIP/2.0 180 Ringing\r\n"
+        b"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKabc\r\n"
+        b"From: <sip:bot@example.com>;tag=1\r\n"
+        b"To: \"Jos\xe9\" <sip:0912345678@example.com>;tag=2\r\n"
+        b"Call-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    )
+    message = parse_message(raw)
+    assert message.to.tag == "2" and message.to.display_name == '"José"'

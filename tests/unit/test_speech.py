@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import shutil
+import struct
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from callbot.speech import (
     missing_words,
 )
 from callbot.speech.endpoint import Endpointer, Step, frame_energies_db
+from callbot.speech.vocabulary import read_vocabulary
 from dialer.rtp.audio import load_wav
 from dialer.rtp.session import AudioFrame
 
@@ -140,6 +142,43 @@ def test_missing_words_lists_each_unknown_word_once(model: SpeechModel) -> None:
     assert missing_words(model.path, ["네", "아니요"]) == []
     # the model spells Latin words in capitals; keywords are compared case-folded
     assert missing_words(model.path, ["hello", "Hello"]) == []
+
+
+def fst_with_symbols(symbols: list[str]) -> bytes:
+    """An OpenFst binary header with an input symbol table, as Vosk's Gr.fst starts."""
+    def string(text: str) -> bytes:
+        raw = text.encode()
+        return struct.pack("<i", len(raw)) + raw
+
+    table = struct.pack("<i", 2125658996) + string("words.txt")
+    table += struct.pack("<qq", len(symbols), len(symbols))
+    table += b"".join(string(symbol) + struct.pack("<q", key) for key, symbol in enumerate(symbols))
+    header = struct.pack("<i", 2125659606) + string("ngram") + string("standard")
+    header += struct.pack("<ii", 4, 3) + struct.pack("<Qqqq", 0, 1, 2, 0)
+    return header + table
+
+
+def test_word_lists_of_both_model_layouts(tmp_path: Path) -> None:
+    text_model = tmp_path / "text" / "graph"
+    text_model.mkdir(parents=True)
+    (text_model / "words.txt").write_text("<eps> 0\n[unk] 1\nyes 2\nno 3\n#0 4\n")
+    fst_model = tmp_path / "fst" / "graph"
+    fst_model.mkdir(parents=True)
+    (fst_model / "Gr.fst").write_bytes(fst_with_symbols(["<eps>", "!SIL", "<UNK>", "DTX", "네"]))
+    text_words = read_vocabulary(text_model.parent)
+    fst_words = read_vocabulary(fst_model.parent)
+    assert (text_words.words, text_words.unknown_token) == ({"yes", "no"}, "[unk]")
+    assert (fst_words.words, fst_words.unknown_token) == ({"DTX", "네"}, "<UNK>")
+    assert missing_words(fst_model.parent, ["dtx 네", "yes"]) == ["yes"]
+
+
+def test_unreadable_word_lists_are_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "graph").mkdir()
+    with pytest.raises(SpeechModelError, match="no word list"):
+        read_vocabulary(tmp_path)
+    (tmp_path / "graph" / "Gr.fst").write_bytes(fst_with_symbols(["<eps>", "네"])[:-5])
+    with pytest.raises(SpeechModelError, match="truncated"):
+        read_vocabulary(tmp_path)
 
 
 def test_keywords_outside_the_vocabulary_fail_up_front(model: SpeechModel) -> None:

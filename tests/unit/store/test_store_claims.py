@@ -205,7 +205,8 @@ def test_renewed_lease_is_not_recovered(session: Session) -> None:
     assert _customer(session, ids[0]).lease_owner == "w1"
     assert _customer(session, ids[1]).lease_owner is None
     # The worker that lost a lease cannot renew it back.
-    assert repo.renew_lease(session, "w1", now=NOW + timedelta(seconds=LEASE), lease_seconds=LEASE) == 1
+    assert repo.renew_lease(session, "w1", now=NOW + timedelta(seconds=LEASE),
+                            lease_seconds=LEASE) == 1
 
 
 def test_dead_worker_customers_wait_the_retry_interval(session: Session) -> None:

@@ -79,9 +79,12 @@ def upgrade() -> None:
         sa.Column("source", sa.String(), nullable=False),
         sa.Column("format", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["script_id"], ["script.id"], name=op.f("fk_script_version_script_id_script"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["script_id"], ["script.id"],
+                                name=op.f("fk_script_version_script_id_script"),
+                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_script_version")),
-        sa.UniqueConstraint("script_id", "version", name=op.f("uq_script_version_script_id_version"))
+        sa.UniqueConstraint("script_id", "version",
+                            name=op.f("uq_script_version_script_id_version"))
     )
 
     op.create_table(
@@ -107,9 +110,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["script_id"], ["script.id"], name=op.f("fk_campaign_script_id_script")),
-        sa.ForeignKeyConstraint(["script_version_id"], ["script_version.id"], name=op.f("fk_campaign_script_version_id_script_version")),
-        sa.ForeignKeyConstraint(["trunk_id"], ["trunk.id"], name=op.f("fk_campaign_trunk_id_trunk")),
+        sa.ForeignKeyConstraint(["script_id"], ["script.id"],
+                                name=op.f("fk_campaign_script_id_script")),
+        sa.ForeignKeyConstraint(["script_version_id"], ["script_version.id"],
+                                name=op.f("fk_campaign_script_version_id_script_version")),
+        sa.ForeignKeyConstraint(["trunk_id"], ["trunk.id"],
+                                name=op.f("fk_campaign_trunk_id_trunk")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign"))
     )
 
@@ -129,12 +135,18 @@ def upgrade() -> None:
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("assigned_agent_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"], name=op.f("fk_campaign_customer_campaign_id_campaign"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"], name=op.f("fk_campaign_customer_customer_id_customer"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"],
+                                name=op.f("fk_campaign_customer_campaign_id_campaign"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"],
+                                name=op.f("fk_campaign_customer_customer_id_customer"),
+                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_customer")),
-        sa.UniqueConstraint("campaign_id", "customer_id", name=op.f("uq_campaign_customer_campaign_id_customer_id"))
+        sa.UniqueConstraint("campaign_id", "customer_id",
+                            name=op.f("uq_campaign_customer_campaign_id_customer_id"))
     )
-    op.create_index("ix_campaign_customer_claim", "campaign_customer", ["campaign_id", "done", "next_attempt_at"])
+    op.create_index("ix_campaign_customer_claim", "campaign_customer",
+                    ["campaign_id", "done", "next_attempt_at"])
     op.create_index("ix_campaign_customer_customer_id", "campaign_customer", ["customer_id"])
     op.create_index("ix_campaign_customer_lease", "campaign_customer", ["lease_expires_at"])
     op.create_index("ix_campaign_customer_status", "campaign_customer",
@@ -161,10 +173,15 @@ def upgrade() -> None:
         sa.Column("final_status", sa.String(length=32), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["campaign_customer_id"], ["campaign_customer.id"], name=op.f("fk_call_attempt_campaign_customer_id_campaign_customer"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"], name=op.f("fk_call_attempt_campaign_id_campaign"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["campaign_customer_id"], ["campaign_customer.id"],
+                                name=op.f("fk_call_attempt_campaign_customer_id_campaign_customer"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"],
+                                name=op.f("fk_call_attempt_campaign_id_campaign"),
+                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_attempt")),
-        sa.UniqueConstraint("campaign_customer_id", "attempt_no", name=op.f("uq_call_attempt_campaign_customer_id_attempt_no"))
+        sa.UniqueConstraint("campaign_customer_id", "attempt_no",
+                            name=op.f("uq_call_attempt_campaign_customer_id_attempt_no"))
     )
     op.create_index("ix_call_attempt_call_id", "call_attempt", ["call_id"])
     op.create_index("ix_call_attempt_campaign_ended", "call_attempt", ["campaign_id", "ended_at"])
@@ -179,7 +196,9 @@ def upgrade() -> None:
         sa.Column("t_ms", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(["attempt_id"], ["call_attempt.id"], name=op.f("fk_call_event_attempt_id_call_attempt"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["attempt_id"], ["call_attempt.id"],
+                                name=op.f("fk_call_event_attempt_id_call_attempt"),
+                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_call_event")),
         sa.UniqueConstraint("attempt_id", "seq", name=op.f("uq_call_event_attempt_id_seq"))
     )
@@ -208,8 +227,12 @@ def upgrade() -> None:
         sa.Column("attempt_id", sa.Integer(), nullable=True),
         sa.Column("applied", sa.Boolean(), nullable=False),
         sa.Column("message", sa.String(), nullable=False),
-        sa.ForeignKeyConstraint(["attempt_id"], ["call_attempt.id"], name=op.f("fk_status_change_attempt_id_call_attempt"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["campaign_customer_id"], ["campaign_customer.id"], name=op.f("fk_status_change_campaign_customer_id_campaign_customer"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["attempt_id"], ["call_attempt.id"],
+                                name=op.f("fk_status_change_attempt_id_call_attempt"),
+                                ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["campaign_customer_id"], ["campaign_customer.id"],
+                                name=op.f("fk_status_change_campaign_customer_id_campaign_customer"),
+                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_change"))
     )
     op.create_index("ix_status_change_customer", "status_change", ["campaign_customer_id", "at"])
