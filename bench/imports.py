@@ -104,51 +104,44 @@ def write_excel_style(path: Path, rows: int) -> None:
                 cells.append(f'<c r="{ref}" t="s"><v>{index(str(value))}</v></c>')
         body.append(f'<row r="{number}">{"".join(cells)}</row>')
     shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+    head = '<?xml version="1.0" encoding="UTF-8"?>'
+    package = "http://schemas.openxmlformats.org/package/2006"
+    sml = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    overrides = "".join(
+        f'<Override PartName="/xl/{part}" ContentType="{sml}.{kind}+xml"/>'
+        for part, kind in (
+            ("workbook.xml", "sheet.main"), ("worksheets/sheet1.xml", "worksheet"),
+            ("sharedStrings.xml", "sharedStrings"), ("styles.xml", "styles"),
+        )
+    )
+    relationships = "".join(
+        f'<Relationship Id="rId{n}" Type="{rel}/{kind}" Target="{target}"/>'
+        for n, (kind, target) in enumerate(
+            (("worksheet", "worksheets/sheet1.xml"), ("sharedStrings", "sharedStrings.xml"), ("styles", "styles.xml")),
+            start=1,
+        )
+    )
+    parts = {
+        "[Content_Types].xml": f'{head}<Types xmlns="{package}/content-types">'
+        f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        f'<Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>',
+        "_rels/.rels": f'{head}<Relationships xmlns="{package}/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'{head}<workbook {ns} xmlns:r="{rel}"><sheets>'
+        '<sheet name="Khách hàng" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'{head}<Relationships xmlns="{package}/relationships">{relationships}</Relationships>',
+        "xl/styles.xml": f'{head}<styleSheet {ns}><fonts count="1"><font/></fonts>'
+        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border/></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>'
+        '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
+        "xl/sharedStrings.xml": f'{head}<sst {ns} count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>',
+        "xl/worksheets/sheet1.xml": f'{head}<worksheet {ns}><dimension ref="A1:F{rows + 1}"/>'
+        f'<sheetData>{"".join(body)}</sheetData></worksheet>',
+    }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
-        )
-        z.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        )
-        z.writestr(
-            "xl/workbook.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}"><sheets>'
-            '<sheet name="Khách hàng" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        z.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
-            f'<Relationship Id="rId3" Type="{rel}/styles" Target="styles.xml"/></Relationships>',
-        )
-        z.writestr(
-            "xl/styles.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><styleSheet {ns}><fonts count="1"><font/></fonts>'
-            '<fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border/></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>'
-            '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>'
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
-        )
-        z.writestr(
-            "xl/sharedStrings.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><sst {ns} count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>',
-        )
-        z.writestr(
-            "xl/worksheets/sheet1.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><dimension ref="A1:F{rows + 1}"/>'
-            f'<sheetData>{"".join(body)}</sheetData></worksheet>',
-        )
+        for name, text in parts.items():
+            z.writestr(name, text)
 
 
 def write_csv(path: Path, rows: int) -> None:

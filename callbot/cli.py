@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from callbot.campaign.cli import campaign_app
 from callbot.cli_script import script_app
 from callbot.engine import EngineResult
 from callbot.prompts import PromptError
@@ -52,6 +53,7 @@ app = typer.Typer(
 )
 
 app.add_typer(script_app, name="script", help="Validate, draw and simulate call scripts.")
+app.add_typer(campaign_app, name="campaign", help="Run outbound campaigns: from files, as a worker, reports.")
 
 err = Console(stderr=True)
 

@@ -95,7 +95,8 @@ async def run_script_call(call_opts: TestCallOptions, options: ScriptCallOptions
         try:
             async with asyncio.timeout(bound):
                 answered = await call.wait_answered()
-                await ringing
+                # No wait for the customer prompts here: the engine's render() joins a render
+                # still in flight when that prompt comes up, so the first prompt starts at once.
                 if answered:
                     engine = CallEngine(call, run, prompts=prompts, audio_files=audio_files, voice=voice,
                                         rate=options.rate, listeners=listeners,
@@ -106,3 +107,12 @@ async def run_script_call(call_opts: TestCallOptions, options: ScriptCallOptions
             call.hangup(EndReason.NO_RESPONSE, CallOutcome.FAILED, "The call did not finish in time.")
             async with asyncio.timeout(5.0):
                 return await call.wait_ended(), engine_result
+        finally:
+            await _settle(ringing)
+
+
+async def _settle(task: "asyncio.Task[None]") -> None:
+    """Stop a prerender that is no longer needed; its failure, if any, was the engine's to see."""
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

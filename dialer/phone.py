@@ -31,6 +31,7 @@ from dialer.outcome import CallOutcome, CallResult, EndReason
 from dialer.rtp.session import AudioFrame, DigitReceived, PlaybackDone, RtpSession
 from dialer.sdp import SdpError, SessionDescription, build_offer, negotiate_answer
 from dialer.sip.auth import Credentials
+from dialer.sip.builder import new_call_id
 from dialer.sip.register import RegistrationChanged
 from dialer.sip.timers import TimerConfig
 from dialer.sip.ua import CallAnswered, CallEnded, CallRinging, DtmfInfo, Trunk, UaEvent
@@ -307,6 +308,7 @@ class Softphone:
         media_timeout: float | None = 30.0,
         credentials: Credentials | None = None,
         inband_dtmf: InbandDtmf = InbandDtmf.AUTO,
+        call_id: str | None = None,
     ) -> Call:
         uri = target if isinstance(target, SipUri) else target_uri(target, trunk)
         stream = await self.media.open_stream()
@@ -325,11 +327,16 @@ class Softphone:
             ring_timeout=ring_timeout,
             max_duration=max_duration,
             credentials=credentials,
+            call_id=call_id,
         )
         self.calls[call.call_id] = call
         self.endpoint.subscribe(call.call_id, call._on_ua_event)
         self.endpoint.poke()
         return call
+
+    def new_call_id(self) -> str:
+        """A fresh Call-ID, for callers that record the call before dialing it."""
+        return new_call_id(self.advertise_host)
 
     def _finished(self, call: Call) -> None:
         self.endpoint.unsubscribe(call.call_id)

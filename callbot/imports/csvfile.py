@@ -67,9 +67,9 @@ class CsvTable:
         try:
             with path.open("rb") as raw:
                 self._encoding = detect_encoding(raw)
+            with path.open("r", encoding=self._encoding, newline="") as text:
+                sample = text.read(_SNIFF_CHARS)
             self._file: TextIO = path.open("r", encoding=self._encoding, newline="")
-            sample = self._file.read(_SNIFF_CHARS)
-            self._file.seek(0)
         except UnicodeDecodeError as exc:
             raise ImportFileError(
                 path, f"the file announces {exc.encoding} but is not valid {exc.encoding} text"

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import BinaryIO, Final
 
-__all__ = ["CHUNK", "detect_encoding"]
+__all__ = ["CHUNK", "detect_encoding", "read_head"]
 
 CHUNK: Final = 1 << 20
 _SAMPLE: Final = 1 << 12
@@ -35,7 +35,9 @@ _BOMS: Final = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_CP1258_SIGNATURE: Final = re.compile(rb"[AEIOUYaeiouy\xc2\xe2\xca\xea\xd4\xf4\xc3\xe3\xd5\xf5\xdd\xfd][\xcc\xec\xd2\xde\xf2]")
+_CP1258_VOWELS: Final = rb"AEIOUYaeiouy\xc2\xe2\xca\xea\xd4\xf4\xc3\xe3\xd5\xf5\xdd\xfd"  # with Â Ê Ô Ă Ơ Ư
+_CP1258_TONES: Final = rb"\xcc\xec\xd2\xde\xf2"
+_CP1258_SIGNATURE: Final = re.compile(b"[" + _CP1258_VOWELS + b"][" + _CP1258_TONES + b"]")
 
 
 def detect_encoding(stream: BinaryIO) -> str:

@@ -3,7 +3,7 @@
 Two ways in. :func:`import_customers` returns the whole :class:`ImportReport`. For big lists,
 :class:`CustomerImport` streams: it yields each :class:`CustomerRow` or :class:`SkippedRow` as
 its row is read, so a caller can insert batches inside one database transaction without
-holding the list; memory then grows only with the in-file duplicate index (about 80 bytes per
+holding the list; memory then grows only with the in-file duplicate index (about 100 bytes per
 key, see :mod:`callbot.imports.seen`). Either way the file's format, encoding, header and
 columns are checked when it is opened, and damage found later raises
 :class:`~callbot.imports.errors.ImportFileError` out of the iteration: the caller must then
@@ -39,7 +39,7 @@ from callbot.imports.model import (
 )
 from callbot.imports.phone import InvalidPhone, PhoneNormalizer
 from callbot.imports.seen import SeenIndex
-from callbot.imports.table import CellNote, SheetRow, Table
+from callbot.imports.table import SheetRow, Table
 from callbot.imports.xlsxfile import XlsxTable
 
 __all__ = ["MAX_WARNINGS", "CustomerImport", "import_customers", "open_table"]
@@ -117,12 +117,12 @@ class CustomerImport:
         self._empty = 0
         try:
             self._rows = self._table.rows()
-            self._header_number, header = self._read_header()
+            header = self._read_header()
             try:
                 self.columns = resolve_columns(header, self.config.extra_fields, self.config.mapping)
             except ImportConfigError as exc:
                 raise ImportFileError(self.path, str(exc)) from exc
-            self._check_required_columns(header)
+            self._check_required_columns()
         except BaseException:
             self._table.close()
             raise
@@ -134,14 +134,14 @@ class CustomerImport:
 
     # -- opening -----------------------------------------------------------------------------
 
-    def _read_header(self) -> tuple[int, list[str]]:
+    def _read_header(self) -> list[str]:
         for row in self._rows:
             if any(v.strip() for v in row.values):
-                return row.number, [_text(v) for v in row.values]
+                return [_text(v) for v in row.values]
             self._empty += 1
         raise ImportFileError(self.path, "is empty: it has no header row and no customers")
 
-    def _check_required_columns(self, header: list[str]) -> None:
+    def _check_required_columns(self) -> None:
         required = sorted(self._required(), key=lambda f: (f not in STANDARD_FIELDS, f))
         for field in required:
             if self.columns.index_of(field) is None:
@@ -287,9 +287,11 @@ class _RowPlan:
     def __init__(self, columns: ResolvedColumns, required: set[str], duplicates: tuple[str, ...]) -> None:
         self.fields = columns.fields
         self.labels = columns.labels
-        self.used = [i for i, f in enumerate(columns.fields) if f is not None]
-        self.column = {columns.fields[i]: i for i in self.used if columns.fields[i] is not None}
-        self.position = {columns.fields[i]: p for p, i in enumerate(self.used) if columns.fields[i] is not None}
+        mapped = [(i, f) for i, f in enumerate(columns.fields) if f is not None]
+        self.used = [i for i, _f in mapped]
+        """The file columns that fill a field, in order; a row's ``texts`` follow this list."""
+        self.column = {f: i for i, f in mapped}
+        self.position = {f: p for p, (_i, f) in enumerate(mapped)}
         self.required = sorted(
             ((f, self.position[f]) for f in required if f in self.position), key=lambda fp: fp[1]
         )

@@ -110,8 +110,9 @@ class ImportConfig:
     """How a campaign imports customers.
 
     ``required``: fields that must have a value (a row without one is skipped; a file without
-    the column is refused). ``unique_fields``: fields that, besides the phone (always), must not
-    repeat inside the file or match an existing customer. ``extra_fields``: the campaign's own
+    the column is refused); the phone always is, since it is what the dialer calls.
+    ``unique_fields``: fields that, besides the phone (always), must not repeat inside the file
+    or match an existing customer. ``extra_fields``: the campaign's own
     fields beyond name, phone, email and code (they appear in the template and are recognized
     by header). ``mapping``: the user's column mapping for their own file. ``region``: where
     national phone numbers belong. ``check_in_file``: also refuse repeats inside the file

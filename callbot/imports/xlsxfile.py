@@ -1,10 +1,12 @@
 """XLSX customer lists (Office Open XML, ECMA-376 Part 1 section 18), streamed.
 
 Why not ``openpyxl``'s reader: measured on this machine, ``load_workbook(read_only=True)`` and
-``iter_rows(values_only=True)`` alone spend about 6.6 s of CPU on a 100,000-row, six-column
-sheet (ElementTree events and one dict per cell), two thirds of the ten seconds a whole
-import may take, and ``values_only`` cannot tell a formula from a text cell that starts with
-``=``. This module reads the same parts with expat callbacks in about 1.2 s and sees formulas.
+``iter_rows(values_only=True)`` alone spend about 6 s of CPU on a 100,000-row, six-column
+sheet saved the way Excel saves it (ElementTree events and one dict per cell; a sheet without
+a ``dimension`` element is even parsed twice), most of the ten seconds a whole import may
+take, and ``values_only`` cannot tell a formula from a text cell that starts with ``=``. This
+module reads the same sheet with expat callbacks in about 2.7 s of CPU and sees formulas
+(``python -m bench.imports`` has the figures).
 ``openpyxl`` still supplies the number-format rules (:func:`is_date_format`, the built-in
 formats) and the date serial conversion (:func:`from_excel`), and writes our XLSX files.
 
@@ -29,9 +31,10 @@ import functools
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 from xml.parsers import expat
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_datetime, is_timedelta_format
@@ -51,6 +54,9 @@ _REL_TYPES: Final = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships/",
 )
 _FEED: Final = 1 << 16
+MAX_COLUMNS: Final = 16_384
+MAX_ROWS: Final = 1_048_576
+"""A sheet's limits (ECMA-376 Part 1, 18.3.1.73 and 18.3.1.4): a reference beyond is damage."""
 MAX_SHARED_STRINGS_BYTES: Final = 512 << 20
 """Uncompressed size above which the shared strings (held in memory) are refused."""
 
@@ -69,6 +75,11 @@ _SHEET_TAGS: Final = {
 }
 _DATE, _TIME, _DATETIME, _TIMEDELTA = 1, 2, 3, 4
 _DATE_KINDS: Final = {"date": _DATE, "time": _TIME, "datetime": _DATETIME}
+
+
+# What a damaged ZIP container can raise while a member is opened or read: a bad header or
+# CRC, a damaged deflate stream, an early end, an unknown compression method, encryption.
+_ZIP_ERRORS: Final = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
 
 
 class _Refused(Exception):
@@ -114,6 +125,8 @@ def _column_index(ref: str, cache: dict[str, int]) -> int:
                 raise ValueError(f"bad cell reference {ref!r}")
             index = index * 26 + ord(ch) - 64
         index -= 1
+        if not 0 <= index < MAX_COLUMNS:
+            raise ValueError(f"cell reference {ref!r} is outside the sheet (columns A to XFD)")
         cache[letters] = index
     return index
 
@@ -157,10 +170,10 @@ class XlsxTable:
         self.path = path
         try:
             self._zip = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
-            raise ImportFileError(path, "is not an XLSX workbook (the ZIP container is damaged)") from exc
         except OSError as exc:
             raise ImportFileError(path, f"cannot be read: {exc.strerror or exc}") from exc
+        except _ZIP_ERRORS as exc:
+            raise ImportFileError(path, "is not an XLSX workbook (the ZIP container is damaged)") from exc
         try:
             self._names = {info.filename.lower(): info.filename for info in self._zip.infolist()}
             workbook = self._workbook_part()
@@ -174,7 +187,7 @@ class XlsxTable:
         except ImportFileError:
             self._zip.close()
             raise
-        except (expat.ExpatError, _Refused, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        except (expat.ExpatError, _Refused, LookupError, ValueError, *_ZIP_ERRORS) as exc:
             self._zip.close()
             raise ImportFileError(path, f"is not a readable XLSX workbook: {exc}") from exc
 
@@ -207,7 +220,10 @@ class XlsxTable:
                     if kind.startswith(prefix):
                         kind = kind[len(prefix):]
                 target = attrs.get("Target", "")
-                part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+                if target.startswith("/"):
+                    part = target.lstrip("/")
+                else:
+                    part = posixpath.normpath(posixpath.join(base, target))
                 found[attrs.get("Id", "")] = (kind, part)
 
         if rels_part.lower() in self._names:
@@ -345,11 +361,11 @@ class XlsxTable:
                 parser.Parse(b"", True)
                 yield from sheet.ready
                 sheet.ready.clear()
-        except (expat.ExpatError, _Refused, zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (expat.ExpatError, _Refused, *_ZIP_ERRORS) as exc:
             raise ImportFileError(
                 self.path, f"sheet {self.sheet_name!r} is damaged after row {sheet.row_number}: {exc}"
             ) from exc
-        except (IndexError, ValueError, OverflowError) as exc:
+        except (LookupError, ValueError, OverflowError) as exc:
             raise ImportFileError(
                 self.path, f"sheet {self.sheet_name!r}, row {sheet.row_number}: a cell cannot be read ({exc})"
             ) from exc
@@ -397,6 +413,8 @@ class _SheetParser:
         elif tag == _ROW:
             ref = attrs.get("r")
             self.row_number = int(ref) if ref else self.row_number + 1
+            if not 0 < self.row_number <= MAX_ROWS:
+                raise ValueError(f"row number {self.row_number} is outside the sheet (1 to {MAX_ROWS})")
             self._values = []
             self._notes = []
         elif tag == _FORMULA:

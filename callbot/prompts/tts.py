@@ -17,6 +17,8 @@ prompts with customer variables while the phone rings, so that no answered call 
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import asyncio
 import threading
 from collections.abc import Iterable
@@ -58,6 +60,11 @@ class RenderStats:
     cache_hits: int
 
 
+MEMORY_SAMPLES = 32 * 1024 * 1024 // 2
+"""Rendered prompts kept in memory: 32 MiB of 8 kHz audio (about 35 minutes), least
+recently used dropped first; the disk cache keeps everything."""
+
+
 class PromptRenderer:
     """Renders prompts with ``engine`` into ``cache_dir`` (default
     :func:`default_prompt_cache_dir`, read once here). Use from one event loop; ``render_sync``
@@ -75,6 +82,8 @@ class PromptRenderer:
         self._counter_lock = threading.Lock()
         self._synthesized = 0
         self._cache_hits = 0
+        self._memory: OrderedDict[str, NDArray[np.int16]] = OrderedDict()
+        self._memory_samples = 0
 
     def key(self, text: str, voice: str, rate: int = DEFAULT_RATE) -> str:
         """The cache key of a prompt (sha256 hex of engine, voice, rate, text and format)."""
@@ -101,11 +110,14 @@ class PromptRenderer:
         """
         check_request(text, voice, rate)
         key = self.key(text, voice, rate)
+        remembered = self._remembered(key)
+        if remembered is not None:
+            return remembered
         with self._locks.hold(key):
             pcm = self.cache.read(key)
             if pcm is not None:
                 self._count(hit=True)
-                return pcm
+                return self._remember(key, pcm)
             with self.cache.temporary(key, suffix=".engine.wav") as raw:
                 self.engine.synthesize(text, voice, rate, raw)
                 self._count(hit=False)
@@ -116,12 +128,35 @@ class PromptRenderer:
             if not len(pcm):
                 raise TtsError(f"{self.engine.name} produced no audio for voice {voice!r}")
             self.cache.write(key, pcm)
+            return self._remember(key, pcm)
+
+    def _remembered(self, key: str) -> NDArray[np.int16] | None:
+        with self._counter_lock:
+            pcm = self._memory.get(key)
+            if pcm is not None:
+                self._memory.move_to_end(key)
+                self._cache_hits += 1
             return pcm
+
+    def _remember(self, key: str, pcm: NDArray[np.int16]) -> NDArray[np.int16]:
+        """Keep the audio in memory (read-only, shared by calls) within MEMORY_SAMPLES."""
+        pcm.flags.writeable = False
+        with self._counter_lock:
+            if key not in self._memory:
+                self._memory[key] = pcm
+                self._memory_samples += len(pcm)
+            while self._memory_samples > MEMORY_SAMPLES and len(self._memory) > 1:
+                _, dropped = self._memory.popitem(last=False)
+                self._memory_samples -= len(dropped)
+        return pcm
 
     async def render(self, text: str, voice: str, rate: int = DEFAULT_RATE) -> NDArray[np.int16]:
         """:meth:`render_sync` off the event loop; concurrent calls for one prompt share one
         render. Cancelling the caller (barge-in) does not abandon the render for others."""
         check_request(text, voice, rate)
+        remembered = self._remembered(self.key(text, voice, rate))
+        if remembered is not None:
+            return remembered  # no thread hop: a prompt played at answer must not wait
         return await self._inflight.run(
             self.key(text, voice, rate), lambda: self.render_sync(text, voice, rate)
         )

@@ -3,7 +3,8 @@
 One row per thing a campaign manager talks about: trunks, scripts and their versions,
 campaigns, customers, a campaign's customers with their status, call attempts (one per
 call, recorded before the INVITE leaves), the events of a call, status changes (the audit
-trail) and Do-Not-Contact entries. Create/Public variants exist where the HTTP API reads or
+trail) and Do-Not-Contact entries; plus :class:`CallStat`, the per-hour attempt counts that
+keep reports fast. Create/Public variants exist where the HTTP API reads or
 writes the table directly (trunks, campaigns, customers); the rest is written through
 :mod:`callbot.store.repo`.
 
@@ -160,7 +161,7 @@ class ScriptVersion(SQLModel, table=True):
     """One immutable text of a script; ``version`` is the validator's content hash
     (:func:`scripts_dsl.validator.version_id`)."""
 
-    __tablename__: ClassVar[str] = "script_version"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "script_version"
     __table_args__ = (UniqueConstraint("script_id", "version"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -275,12 +276,12 @@ class CustomerCreate(CustomerBase):
 class CampaignCustomer(SQLModel, table=True):
     """A customer's place in one campaign: status, calling schedule and the worker's lease."""
 
-    __tablename__: ClassVar[str] = "campaign_customer"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "campaign_customer"
     __table_args__ = (
         UniqueConstraint("campaign_id", "customer_id"),
-        Index("ix_campaign_customer_claim", "campaign_id", "done", "next_attempt_at"),
+        Index("ix_campaign_customer_claim", "campaign_id", "done", "next_attempt_at", "id"),
         Index("ix_campaign_customer_status", "campaign_id", "status", "done", "attempts"),
-        Index("ix_campaign_customer_lease", "lease_expires_at"),
+        Index("ix_campaign_customer_lease", "campaign_id", "lease_expires_at"),
         Index(None, "customer_id"),
     )
 
@@ -309,7 +310,7 @@ class CampaignCustomer(SQLModel, table=True):
 class CallAttempt(SQLModel, table=True):
     """One call to one campaign customer; created (pending) before the INVITE is sent."""
 
-    __tablename__: ClassVar[str] = "call_attempt"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "call_attempt"
     __table_args__ = (
         UniqueConstraint("campaign_customer_id", "attempt_no"),
         Index("ix_call_attempt_outcome", "campaign_id", "outcome"),
@@ -342,7 +343,7 @@ class CallAttempt(SQLModel, table=True):
 class CallEvent(SQLModel, table=True):
     """Something that happened during an attempt, ``t_ms`` after it started."""
 
-    __tablename__: ClassVar[str] = "call_event"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "call_event"
     __table_args__ = (UniqueConstraint("attempt_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -361,7 +362,7 @@ class CallStat(SQLModel, table=True):
     :func:`~callbot.store.repo.rebuild_stats` recomputes it from ``call_attempt``.
     """
 
-    __tablename__: ClassVar[str] = "call_stat"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "call_stat"
     __table_args__ = (PrimaryKeyConstraint("campaign_id", "hour", "outcome"),)
 
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
@@ -375,7 +376,7 @@ class StatusChange(SQLModel, table=True):
     """Audit of one status change: applied, or refused by the status rules (then ``message``
     says why and the customer's status did not move)."""
 
-    __tablename__: ClassVar[str] = "status_change"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "status_change"
     __table_args__ = (Index("ix_status_change_customer", "campaign_customer_id", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -394,7 +395,7 @@ class StatusChange(SQLModel, table=True):
 class DoNotContact(SQLModel, table=True):
     """A phone number the dialer must never call."""
 
-    __tablename__: ClassVar[str] = "do_not_contact"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "do_not_contact"
     __table_args__ = (UniqueConstraint("phone"),)
 
     id: int | None = Field(default=None, primary_key=True)

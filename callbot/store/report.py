@@ -88,7 +88,7 @@ def hour_of(dialect: str, moment: Any) -> Any:
     timestamps (so it compares equal to a bound Python datetime). Arguments are literals, not
     bind parameters: a GROUP BY must repeat the very same expression."""
     if dialect == "postgresql":
-        utc_zone = sa.literal_column("'UTC'")
+        utc_zone: Any = sa.literal_column("'UTC'")
         return sa.func.timezone(utc_zone, sa.func.date_trunc(
             sa.literal_column("'hour'"), sa.func.timezone(utc_zone, moment)))
     return sa.func.strftime(sa.literal_column("'%Y-%m-%d %H:00:00.000000'"), moment)
@@ -104,10 +104,11 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
     by_status = {status: 0 for status in CustomerStatus}
     called = done = remaining = 0
     for status, count, n_called, n_done, n_left in session.execute(
-        sa.select(cc.status, sa.func.count(), _count_if(cc.attempts > 0),
-                  _count_if(cc.done == sa.true()),
-                  _count_if(sa.and_(cc.done == sa.false(), cc.attempts < campaign.max_attempts)))
-        .where(cc.campaign_id == campaign_id).group_by(cc.status)):
+        sa.select(col(cc.status), sa.func.count(), _count_if(col(cc.attempts) > 0),
+                  _count_if(col(cc.done) == sa.true()),
+                  _count_if(sa.and_(col(cc.done) == sa.false(),
+                                    col(cc.attempts) < campaign.max_attempts)))
+        .where(col(cc.campaign_id) == campaign_id).group_by(col(cc.status))):
         by_status[CustomerStatus(status)] = int(count)
         called += int(n_called)
         done += int(n_done)
@@ -116,20 +117,21 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
     by_outcome: dict[CallOutcome, int] = {}
     answered_talk_ms = 0
     for outcome, count, talk in session.execute(
-        sa.select(st.outcome, sa.func.sum(st.attempts), sa.func.sum(st.talk_ms))
-        .where(st.campaign_id == campaign_id).group_by(st.outcome)):
+        sa.select(col(st.outcome), sa.func.sum(col(st.attempts)), sa.func.sum(col(st.talk_ms)))
+        .where(col(st.campaign_id) == campaign_id).group_by(col(st.outcome))):
         by_outcome[CallOutcome(outcome)] = int(count)
         if outcome is CallOutcome.ANSWERED:
             answered_talk_ms = int(talk)
 
     unfinished = {state: int(count) for state, count in session.execute(
-        sa.select(ca.state, sa.func.count())
-        .where(ca.campaign_id == campaign_id, col(ca.outcome).is_(None))
-        .group_by(ca.state))}
+        sa.select(col(ca.state), sa.func.count())
+        .where(col(ca.campaign_id) == campaign_id, col(ca.outcome).is_(None))
+        .group_by(col(ca.state)))}
 
     hours = tuple(HourCount(_as_utc(hour), int(count)) for hour, count in session.execute(
-        sa.select(st.hour, sa.func.sum(st.attempts))
-        .where(st.campaign_id == campaign_id).group_by(st.hour).order_by(st.hour)))
+        sa.select(col(st.hour), sa.func.sum(col(st.attempts)))
+        .where(col(st.campaign_id) == campaign_id).group_by(col(st.hour))
+        .order_by(col(st.hour))))
 
     finished = sum(by_outcome.values())
     answered = by_outcome.get(CallOutcome.ANSWERED, 0)

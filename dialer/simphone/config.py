@@ -14,6 +14,8 @@ A bad configuration raises :class:`dialer.errors.ConfigError`.
 
 from __future__ import annotations
 
+import phonenumbers
+
 import enum
 import math
 from collections.abc import Mapping
@@ -149,9 +151,20 @@ class SimulatorConfig:
     numbers: Mapping[str, Behaviour] = field(default_factory=dict)
     default: Behaviour | None = None
 
+    region: str = "VN"  # how numbers without a country code are read, as a carrier would
+
     def behaviour_for(self, number: str | None) -> Behaviour | None:
-        if number is not None and number in self.numbers:
+        """The phone behind ``number``: an exact match, else the same number in another
+        format (``0912345678``, ``84912345678`` and ``+84912345678`` are one phone)."""
+        if number is None:
+            return self.default
+        if number in self.numbers:
             return self.numbers[number]
+        wanted = _e164(number, self.region)
+        if wanted is not None:
+            for key, behaviour in self.numbers.items():
+                if _e164(key, self.region) == wanted:
+                    return behaviour
         return self.default
 
     @classmethod
@@ -192,3 +205,14 @@ class SimulatorConfig:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
         return cls.from_mapping(data, base_dir=path.parent)
+
+
+def _e164(number: str, region: str) -> str | None:
+    text = number.strip()
+    if text.isdigit() and not text.startswith("0") and len(text) > 9:
+        text = "+" + text  # 84912345678: a country code without the plus
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

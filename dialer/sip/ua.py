@@ -141,6 +141,7 @@ class UserAgent:
         ring_timeout: float | None = 30.0,
         max_duration: float | None = None,
         credentials: Credentials | None = None,
+        call_id: str | None = None,
     ) -> str:
         """Send an INVITE to ``target`` (through ``trunk`` as outbound proxy, if given)."""
         cfg = self.config
@@ -155,7 +156,7 @@ class UserAgent:
         else:
             next_hop = target.address()
         call = OutboundCall(
-            call_id=new_call_id(cfg.local_host),
+            call_id=call_id or new_call_id(cfg.local_host),
             request_uri=target,
             next_hop=next_hop,
             local_from=NameAddr(uri=SipUri(scheme="sip", user=user, host=from_host), params=(("tag", new_tag()),)),
@@ -168,6 +169,8 @@ class UserAgent:
             routes=routes,
             credentials=credentials or (trunk.credentials if trunk else None),
         )
+        if call.call_id in self.calls:
+            raise ValueError(f"a call with Call-ID {call.call_id} exists already")
         self.calls[call.call_id] = call
         self._send_invite(call, now, auth_headers=())
         return call.call_id

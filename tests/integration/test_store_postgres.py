@@ -146,7 +146,7 @@ def test_claims_skip_rows_locked_by_another_transaction(engine: Engine) -> None:
     with Session(engine) as session:
         campaign_id, ids = _campaign(session, 3)
     with engine.connect() as other:
-        other.execute(sa.select(CampaignCustomer.id).where(CampaignCustomer.id == ids[0])
+        other.execute(sa.select(col(CampaignCustomer.id)).where(col(CampaignCustomer.id) == ids[0])
                       .with_for_update())
         with Session(engine) as session:
             claims = repo.claim_due(session, campaign_id, "w1", now=NOW, limit=1,

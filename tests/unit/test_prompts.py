@@ -176,8 +176,19 @@ def test_damaged_entry_is_rendered_again(tmp_path: Path) -> None:
     renderer = PromptRenderer(tmp_path, engine=engine)
     good = renderer.render_sync(ENGLISH, "en", 150)
     renderer.path(ENGLISH, "en", 150).write_bytes(b"RIFF....WAVEjunk")
-    np.testing.assert_array_equal(renderer.render_sync(ENGLISH, "en", 150), good)
+    restarted = PromptRenderer(tmp_path, engine=engine)  # a new process: only the disk cache
+    np.testing.assert_array_equal(restarted.render_sync(ENGLISH, "en", 150), good)
     assert engine.calls == 2
+
+
+def test_rendered_prompts_are_served_from_memory(tmp_path: Path) -> None:
+    engine = CountingEngine(EspeakNgEngine())
+    renderer = PromptRenderer(tmp_path, engine=engine)
+    first = renderer.render_sync(ENGLISH, "en", 150)
+    renderer.path(ENGLISH, "en", 150).unlink()  # the second render must not need the disk
+    second = asyncio.run(renderer.render(ENGLISH, "en", 150))
+    assert second is first and engine.calls == 1
+    assert not second.flags.writeable  # shared by calls: nobody may change it
 
 
 # --- concurrency -------------------------------------------------------------------------------

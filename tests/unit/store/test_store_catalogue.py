@@ -120,8 +120,9 @@ def test_add_customers_in_bulk_returns_ids_in_order(session: Session) -> None:
         now=NOW)
     assert len(ids) == len(set(ids)) == count
     rows = session.execute(
-        sa.select(CampaignCustomer.id, Customer.name, Customer.extra, CampaignCustomer.status)
-        .join(Customer, Customer.id == CampaignCustomer.customer_id)
+        sa.select(col(CampaignCustomer.id), col(Customer.name), col(Customer.extra),
+                  col(CampaignCustomer.status))
+        .join(Customer, col(Customer.id) == col(CampaignCustomer.customer_id))
         .where(col(CampaignCustomer.id).in_(ids[:3] + ids[-2:]))).all()
     by_id = {r[0]: r for r in rows}
     for index in (0, 1, 2, count - 2, count - 1):

@@ -28,7 +28,7 @@ def test_retryable_outcome_is_called_again_after_its_interval(outcome: CallOutco
                                                               seconds: int) -> None:
     decision = decide(RULES, 5, outcome, 1, NOW)
     assert decision == RetryDecision(done=False, next_attempt_at=NOW + timedelta(seconds=seconds),
-                                     retry_class=RetryClass(classify(RULES, outcome, 0)))
+                                     retry_class=classify(RULES, outcome, 0))
 
 
 @pytest.mark.parametrize(("outcome", "reason"), [

@@ -146,9 +146,10 @@ def upgrade() -> None:
                             name=op.f("uq_campaign_customer_campaign_id_customer_id"))
     )
     op.create_index("ix_campaign_customer_claim", "campaign_customer",
-                    ["campaign_id", "done", "next_attempt_at"])
+                    ["campaign_id", "done", "next_attempt_at", "id"])
     op.create_index("ix_campaign_customer_customer_id", "campaign_customer", ["customer_id"])
-    op.create_index("ix_campaign_customer_lease", "campaign_customer", ["lease_expires_at"])
+    op.create_index("ix_campaign_customer_lease", "campaign_customer",
+                    ["campaign_id", "lease_expires_at"])
     op.create_index("ix_campaign_customer_status", "campaign_customer",
                     ["campaign_id", "status", "done", "attempts"])
 
