@@ -4,7 +4,7 @@
 
 Places ``--calls`` calls at ``--ramp`` calls/s through the :class:`dialer.phone.Softphone`
 API to an answering sipp (``bench/scenarios/uas_hold_dtmf.xml``: an RFC 4733 digit every
-2.5 s, twelve at most), keeps a looping prompt playing on every call (``Call.play`` again
+2.5 s, eleven at most), keeps a looping prompt playing on every call (``Call.play`` again
 before the queue runs dry), drains every call's events as a script would, and holds all calls for
 ``--hold`` seconds. During that window it records the process's CPU time and the send spacing
 of every stream on the shared 20 ms clock (:class:`dialer.media.SendStats`); then it hangs up
@@ -37,7 +37,7 @@ from dialer.phone import Call, Softphone
 from dialer.rtp.audio import load_wav
 
 PROMPT = Path(__file__).resolve().parent.parent / "sounds" / "hello.wav"
-DIGITS_SENT = "123456789*#0"  # what uas_hold_dtmf.xml sends, in order, then no more
+DIGITS_SENT = "123456789*#"  # what uas_hold_dtmf.xml sends, in order, then no more
 FIRST_DIGIT_AFTER = 1.0  # seconds after the ACK (uas_hold_dtmf.xml)
 DIGIT_GAP = 2.5
 DIGIT_LENGTH = 0.3  # a digit counts as expected once this long after its start

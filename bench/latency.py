@@ -435,7 +435,8 @@ async def one_call(phone: Softphone, clock: ArrivalClock, port: int, number: str
             answered = await call.wait_answered()
             probe.resumed_at = time.monotonic()
             probe.ringing_done_at_answer = ringing.done()
-            await ringing
+            # No wait for the customer prompts, as in callbot.scriptcall: the engine's render()
+            # joins a render still in flight when that prompt comes up.
             final = ""
             if answered:
                 listeners = ProbedListeners(setup.listeners, probe) if setup.listeners is not None else None
@@ -448,6 +449,10 @@ async def one_call(phone: Softphone, clock: ArrivalClock, port: int, number: str
     except TimeoutError:
         call.hangup(EndReason.NO_RESPONSE, CallOutcome.FAILED, "The bench call did not finish in time.")
         return CallRecord(probe, probe.media_at is not None, "timeout", error="call bound exceeded")
+    finally:
+        if not ringing.done():
+            ringing.cancel()
+        await asyncio.gather(ringing, return_exceptions=True)
 
 
 async def run_calls(phone: Softphone, clock: ArrivalClock, port: int, number: str, setup: Setup, count: int,
@@ -516,11 +521,12 @@ def menu_series(records: list[CallRecord]) -> tuple[Series, Series, list[Series]
         "200 OK arrival -> answer processed (media started)",
         "answer processed -> call task resumed (wait_answered)",
         "call task resumed -> engine's Call.play",
-        "  of which: first prompt render() (cache read in a thread)",
+        "  of which: first prompt render() (in-memory cache)",
         "Call.play -> first prompt packet sent (answer)",
+        "  of which on the clock (silence already sent): Call.play -> first prompt packet",
         "keypress -> branch logged",
         "branch logged -> next prompt's Call.play",
-        "  of which: next prompt render() (cache read in a thread)",
+        "  of which: next prompt render() (in-memory cache)",
         "Call.play -> first packet sent (next prompt)",
     )}
     counts = {"calls": len(records), "answered": 0, "first packet sent at once": 0,
@@ -541,9 +547,11 @@ def menu_series(records: list[CallRecord]) -> tuple[Series, Series, list[Series]
                 ("200 OK arrival -> answer processed (media started)", _ms(probe.ok_at, probe.media_at)),
                 ("answer processed -> call task resumed (wait_answered)", _ms(probe.media_at, probe.resumed_at)),
                 ("call task resumed -> engine's Call.play", _ms(probe.resumed_at, first.called_at)),
-                ("  of which: first prompt render() (cache read in a thread)",
+                ("  of which: first prompt render() (in-memory cache)",
                  _ms(*probe.renders[0]) if probe.renders else None),
                 ("Call.play -> first prompt packet sent (answer)", _ms(first.called_at, first.first_packet_at)),
+                ("  of which on the clock (silence already sent): Call.play -> first prompt packet",
+                 _ms(first.called_at, first.first_packet_at) if first.packets_before else None),
             ):
                 if value is not None:
                     parts[name].values.append(value)
@@ -560,7 +568,7 @@ def menu_series(records: list[CallRecord]) -> tuple[Series, Series, list[Series]
             parts["branch logged -> next prompt's Call.play"].values.append((following.called_at - branch[2]) * 1000.0)
             render = next((r for r in probe.renders if r[0] >= branch[2]), None)
             if render is not None:
-                parts["  of which: next prompt render() (cache read in a thread)"].values.append(_ms(*render) or 0.0)
+                parts["  of which: next prompt render() (in-memory cache)"].values.append(_ms(*render) or 0.0)
         parts["Call.play -> first packet sent (next prompt)"].values.append(
             (following.first_packet_at - following.called_at) * 1000.0)
     return answer, key, list(parts.values()), counts
@@ -612,21 +620,24 @@ def diagnosis(menu_parts: list[Series], menu_counts: dict[str, int], speech_part
     """Where each figure's time went, in words, from the measured parts."""
     notes = []
     clock, at_once = menu_counts["first packet on the clock"], menu_counts["first packet sent at once"]
-    render = "first prompt render() (cache read in a thread)"
+    render = "first prompt render() (in-memory cache)"
     resumed = "call task resumed -> engine's Call.play"
+    on_clock = "on the clock (silence already sent): Call.play -> first prompt packet"
     notes.append(
         f"- Answer: {at_once} first prompt packets left at once (`Call.play` before the stream's first tick), "
         f"{clock} waited for the shared 20 ms clock because the clock had already sent silence; the engine's "
         f"`Call.play` came p50 {_fmt(_stat(menu_parts, resumed, 'p50'))} / p95 {_fmt(_stat(menu_parts, resumed, 'p95'))} "
         f"ms after the call's task resumed, including `PromptRenderer.render` of the already rendered prompt (p50 "
-        f"{_fmt(_stat(menu_parts, render, 'p50'))} / p95 {_fmt(_stat(menu_parts, render, 'p95'))} ms: the WAV is read "
-        f"from the disk cache in a thread). Calls whose customer prompts were still rendering at the answer "
-        f"(the engine starts after them, as in `callbot.scriptcall`): {menu_counts['customer prompt not ready at answer']}.")
+        f"{_fmt(_stat(menu_parts, render, 'p50'))} / p95 {_fmt(_stat(menu_parts, render, 'p95'))} ms: served from the "
+        f"renderer's memory, no thread hop); a first packet that waited for the clock waited p50 "
+        f"{_fmt(_stat(menu_parts, on_clock, 'p50'))} / p95 {_fmt(_stat(menu_parts, on_clock, 'p95'))} ms. Calls whose "
+        f"customer prompts were still rendering at the answer (the engine does not wait for them, as in "
+        f"`callbot.scriptcall`): {menu_counts['customer prompt not ready at answer']}.")
     notes.append(
         f"- Keypress: the digit is reported at its first end packet and the branch is logged p50 "
         f"{_fmt(_stat(menu_parts, 'keypress -> branch logged', 'p50'))} ms later; the next prompt's render() takes p50 "
-        f"{_fmt(_stat(menu_parts, 'next prompt render() (cache read in a thread)', 'p50'))} / p95 "
-        f"{_fmt(_stat(menu_parts, 'next prompt render() (cache read in a thread)', 'p95'))} ms, then its first packet "
+        f"{_fmt(_stat(menu_parts, 'next prompt render() (in-memory cache)', 'p50'))} / p95 "
+        f"{_fmt(_stat(menu_parts, 'next prompt render() (in-memory cache)', 'p95'))} ms, then its first packet "
         f"waits for the next tick of the shared clock (p50 "
         f"{_fmt(_stat(menu_parts, 'Call.play -> first packet sent (next prompt)', 'p50'))}, at most one ptime).")
     notes.append(

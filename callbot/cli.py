@@ -308,6 +308,31 @@ def _demo_table(rows: list[tuple[DemoNumber, CallResult]]) -> tuple[Table, bool]
 
 @app.command()
 def demo(
+    db: Annotated[Optional[str], typer.Option("--db", help="Keep the demo's database here (e.g. sqlite:///demo.db); default: a temporary file.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log calls to stderr.")] = False,
+) -> None:
+    """Run the demo campaign: the Vietnamese event-confirmation script called to 50 simulated
+    customers (confirm, cancel, busy, no answer, decline, wrong number...), with live progress
+    and the final report. Needs nothing but this machine: SQLite and phones on loopback."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from callbot.demo import demo as run_campaign_demo
+
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=max(out.width, 132))
+    try:
+        rep = run_campaign_demo(db, out)
+    except (DialerError, PromptError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if rep.remaining:
+        err.print(f"[red]{rep.remaining} customers were not finished[/red]")
+        raise typer.Exit(1)
+
+
+@app.command("demo-calls")
+def demo_calls(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log SIP and call state changes to stderr.")] = False,
 ) -> None:
     """Call simulated phones on loopback through our dialer and show how each call ended.

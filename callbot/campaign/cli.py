@@ -71,7 +71,7 @@ def progress_table(progress: Progress, total: int) -> Table:
     return table
 
 
-def report_tables(rep: CampaignReport) -> list[Table]:
+def report_tables(rep: CampaignReport) -> list[Table | str]:
     statuses = Table(title="Customers per status")
     statuses.add_column("status")
     statuses.add_column("now", justify="right")
@@ -86,8 +86,9 @@ def report_tables(rep: CampaignReport) -> list[Table]:
     attempts.add_row("[bold]all[/bold]", str(rep.attempts))
     rate = "-" if rep.answer_rate is None else f"{rep.answer_rate:.0%}"
     talk = "-" if rep.avg_talk_s is None else f"{rep.avg_talk_s:.1f} s"
-    attempts.caption = f"answer rate {rate}, average talk time {talk}; {rep.customers} customers, {rep.done} done, {rep.remaining} remaining"
-    return [statuses, attempts]
+    summary = (f"Answer rate {rate}, average talk time {talk}; "
+               f"{rep.customers} customers, {rep.done} done, {rep.remaining} remaining.")
+    return [statuses, attempts, summary]
 
 
 async def _work(db_url: str, campaign_id: int, settings: WorkerSettings, bind: tuple[str, int],

@@ -27,7 +27,7 @@ def _rows(stdout: str) -> dict[str, list[str]]:
 def test_demo_calls_every_simulated_phone() -> None:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "callbot", "demo"],
+        [sys.executable, "-m", "callbot", "demo-calls"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
