@@ -9,6 +9,7 @@ with a message saying how to make one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 from pydantic import Field, field_validator
@@ -45,7 +46,12 @@ class ApiSettings(BaseSettings):
                              description="run the campaign dialer inside the API process")
     dialer_poll_s: float = Field(default=2.0, gt=0, le=60,
                                  description="how often the dialer looks for running campaigns")
-    worker_id: str = Field(default="api", min_length=1, max_length=60)
+    worker_id: str = Field(default="api", min_length=1, max_length=60,
+                           description="the dialer's lease owner name in the store")
+    sip_host: str = Field(default="127.0.0.1", description="where the dialer's SIP socket binds")
+    sip_port: int = Field(default=0, ge=0, le=65535, description="0: any free port")
+    prompt_cache: Path | None = Field(default=None, description="folder for rendered prompts")
+    speech_model: Path | None = Field(default=None, description="Vosk model folder")
     migrate: bool = Field(default=True, description="run the store's migrations at start-up")
 
     @field_validator("secret_key")

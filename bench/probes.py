@@ -50,10 +50,13 @@ class LoopStalls:
         self.interval, self.threshold = interval, threshold
         self.longest = 0.0
         self.over = 0
+        self.worst: list[tuple[float, float]] = []  # (seconds since start, stall), at most 10
         self._task: asyncio.Task[None] | None = None
+        self._started = 0.0
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        self._started = loop.time()
         while True:
             before = loop.time()
             await asyncio.sleep(self.interval)
@@ -61,6 +64,7 @@ class LoopStalls:
             self.longest = max(self.longest, late)
             if late > self.threshold:
                 self.over += 1
+                self.worst = sorted([*self.worst, (before - self._started, late)], key=lambda w: -w[1])[:10]
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-stalls")
@@ -74,4 +78,8 @@ class LoopStalls:
                 pass
 
     def report(self) -> dict[str, Any]:
-        return {"longest_ms": round(self.longest * 1000, 2), f"over_{self.threshold * 1000:g}ms": self.over}
+        return {
+            "longest_ms": round(self.longest * 1000, 2),
+            f"over_{self.threshold * 1000:g}ms": self.over,
+            "worst_at_s_ms": [(round(at, 2), round(late * 1000, 1)) for at, late in sorted(self.worst)],
+        }

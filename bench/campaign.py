@@ -1,0 +1,637 @@
+"""A whole campaign against the simulated carrier, run by real ``callbot campaign work`` processes.
+
+    .venv/bin/python -m bench.campaign [--quick] [--no-write]
+
+Every part runs as it does in production, each in its own process: the carrier is
+``python -m callbot simulate-carrier --config FILE`` (:class:`dialer.simphone.PhoneSimulator`,
+SIP over UDP and RTP on loopback) and the dialers are ``python -m callbot campaign work``
+workers. This module only writes the inputs, creates the campaign through
+:func:`callbot.campaign.setup.create_campaign` (the code ``callbot campaign run`` uses), watches
+the database and reads the results back.
+
+The customers (2,000; ``--quick``: 300) have deterministic phones, one behaviour per number:
+
+* 92 % answer after a short ring and press 1 about half a second after the answer; the script
+  (``bench/scripts/campaign_confirm.yaml``: a menu with a short prompt, key 1 -> set_status
+  Confirmed -> hangup without a prompt) then writes the status change during the call and
+  hangs up;
+* 4 % are busy (486 at once), 2 % never answer (our CANCEL after the campaign's ring timeout,
+  5 s), 2 % decline (603 after a short ring).
+
+The campaign allows two attempts and retries busy and unanswered customers after a few
+seconds, so every customer has an exact expected number of attempts: 1 for answering and
+declining phones, 2 for busy and silent ones. Three runs, each on a fresh database:
+SQLite (WAL) with one worker, PostgreSQL (a database created for the run on the local server
+and dropped after it) with one worker, then with two.
+
+Measured per run:
+
+* **concurrency held**: attempts in state ``dialing`` (INVITE sent, call not finished),
+  sampled from the database every 0.5 s by a thread of this process; max, and p50 over the
+  steady part;
+* **calls per second**: attempts dialed per second in the steady part (between the 10th and
+  the 90th percentile of dial times, so the ramp-up and the tail of retries and 5 s no-answer
+  calls are left out), and over the whole campaign;
+* **time to complete**: from the first attempt recorded to the last one finished (database
+  timestamps), and the workers' process lifetime (start-up included);
+* **failures**: attempts with outcome ``failed``, abandoned attempts, error lines in the
+  workers' logs;
+* **CPU** of every worker process (``/proc/PID/stat`` utime + stime, read when it exits, before
+  it is reaped) and of the carrier during the run.
+
+Correctness is checked on the same run: each customer's attempts equal the expected number
+and every attempt's outcome is the expected one (no double calls, no lost calls), the carrier
+saw exactly one INVITE per attempt for each number (its own log, independent of our
+database), answering customers end Confirmed, and the campaign report's totals agree with the
+rows. Prints rich tables; unless ``--no-write``, the figures replace (or are appended as) the
+section "Campaigns" of BENCHMARKS.md, re-read right before the one write. Every process is
+stopped by its PID with a bounded wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import platform
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import sqlalchemy as sa
+import yaml
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from callbot.campaign.setup import CampaignSpec, create_campaign
+from callbot.prerender import static_texts
+from callbot.prompts import Prompt, PromptRenderer
+from callbot.scriptcall import ScriptCallOptions, load_script
+from callbot.store.db import make_engine, upgrade
+from callbot.store.models import AttemptState, CallAttempt, CampaignCustomer, Customer
+from callbot.store.report import report as campaign_report
+from dialer.outcome import CallOutcome
+from scripts_dsl import CustomerStatus
+
+BENCH_DIR: Final = Path(__file__).resolve().parent
+ROOT: Final = BENCH_DIR.parent
+SCRIPT: Final = BENCH_DIR / "scripts" / "campaign_confirm.yaml"
+BENCHMARKS: Final = ROOT / "BENCHMARKS.md"
+SECTION: Final = "## Campaigns (issue: campaigns)"
+
+PG_HOST, PG_PORT, PG_USER, PG_ADMIN_DB = "127.0.0.1", 5432, "postgres", "test"
+SAMPLE_EVERY: Final = 0.5  # seconds between two concurrency samples
+RING_TIMEOUT_S: Final = 5  # the campaign's ring timeout (the store's minimum): our CANCEL
+RETRY_AFTER_S: Final = 3  # busy and unanswered customers are called again this much later
+MAX_ATTEMPTS: Final = 2
+STEADY: Final = (0.10, 0.90)  # the steady part: between these quantiles of the dial times
+START_BOUND: Final = 30.0  # seconds the carrier may take to start
+STOP_BOUND: Final = 10.0  # seconds a process may take to stop after a signal
+CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run (a process that did not start, a database out of reach)."""
+
+
+# --- the customers and their phones ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One behaviour of a simulated phone and what the campaign must make of it."""
+
+    name: str
+    behaviour: dict[str, Any]
+    outcome: CallOutcome
+    attempts: int  # attempts the campaign must make (MAX_ATTEMPTS allows a retry)
+    status: CustomerStatus  # the customer's status at the end
+
+
+ANSWER: Final = Kind("answer, press 1", {"action": "answer", "ring_seconds": 0.3, "press": "1",
+                                         "digits_after": 0.5, "hangup_after": 15},
+                     CallOutcome.ANSWERED, 1, CustomerStatus.CONFIRMED)
+BUSY: Final = Kind("busy", {"action": "busy", "ring_seconds": 0}, CallOutcome.BUSY, 2,
+                   CustomerStatus.REGISTERED)
+NO_ANSWER: Final = Kind("no answer", {"action": "no_answer"}, CallOutcome.NO_ANSWER, 2,
+                        CustomerStatus.REGISTERED)
+DECLINE: Final = Kind("decline", {"action": "decline", "ring_seconds": 0.5}, CallOutcome.DECLINED, 1,
+                      CustomerStatus.REGISTERED)
+
+
+def kind_of(index: int) -> Kind:
+    """Per 50 customers: 2 busy, 1 no answer, 1 decline, 46 answer."""
+    slot = index % 50
+    return BUSY if slot < 2 else NO_ANSWER if slot == 2 else DECLINE if slot == 3 else ANSWER
+
+
+def phone_of(index: int) -> str:
+    return f"+8491{index:07d}"
+
+
+def write_inputs(folder: Path, customers: int) -> tuple[Path, Path]:
+    """The customer list (CSV) and the carrier's configuration (YAML, numbers in the E.164
+    form the dialer sends, so the simulator finds each by an exact match)."""
+    customer_csv = folder / "customers.csv"
+    with customer_csv.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "phone"])
+        writer.writerows([f"Customer {i:04d}", phone_of(i)] for i in range(customers))
+    carrier_yaml = folder / "carrier.yaml"
+    numbers = {phone_of(i): kind_of(i).behaviour for i in range(customers)}
+    carrier_yaml.write_text(yaml.safe_dump({"numbers": numbers}, sort_keys=False), encoding="utf-8")
+    return customer_csv, carrier_yaml
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (also of a zombie, which keeps its final counts)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def exited(pid: int) -> bool:
+    """True once the child has exited; it is not reaped (its /proc entry stays readable)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def stop_process(proc: subprocess.Popen[bytes], first: int = signal.SIGINT) -> None:
+    """Signal ``proc`` by its PID, wait a bounded time, then kill it."""
+    if proc.poll() is not None:
+        return
+    os.kill(proc.pid, first)
+    try:
+        proc.wait(timeout=STOP_BOUND)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=STOP_BOUND)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["COLUMNS"] = "400"  # one line per carrier event in its log (rich wraps at the width)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+class Carrier:
+    """``callbot simulate-carrier`` as a child process; its log tells which numbers got an
+    INVITE."""
+
+    INVITE = re.compile(r"^(\+\d+): INVITE from ")
+    LISTENING = re.compile(r"listening on sip:([\d.]+):(\d+)")
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config, self.log = config, log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self) -> int:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "callbot", "simulate-carrier", "--config", str(self.config),
+                 "--bind", "127.0.0.1:0"], stdout=out, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT)
+        deadline = time.monotonic() + START_BOUND
+        while time.monotonic() < deadline:
+            found = self.LISTENING.search(self.log.read_text(encoding="utf-8", errors="replace"))
+            if found:
+                self.port = int(found.group(2))
+                return self.port
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise BenchError(f"the simulated carrier did not start: {self.log.read_text(errors='replace')[-2000:]}")
+
+    def offset(self) -> int:
+        return self.log.stat().st_size
+
+    def invites(self, since: int) -> Counter[str]:
+        """INVITEs per number in the log after byte ``since``."""
+        with self.log.open("rb") as handle:
+            handle.seek(since)
+            text = handle.read().decode("utf-8", errors="replace")
+        return Counter(m.group(1) for line in text.splitlines() if (m := self.INVITE.match(line)))
+
+    def cpu(self) -> float:
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid) or 0.0
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+# --- databases ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new database on the local PostgreSQL for one run, dropped afterwards."""
+    import psycopg
+
+    name = f"callbot_bench_campaign_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_ADMIN_DB,
+                                autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        raise BenchError(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}: {exc}") from exc
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+@contextmanager
+def sqlite_database(folder: Path, label: str) -> Iterator[str]:
+    yield f"sqlite:///{folder / (label + '.db')}"
+
+
+class Sampler(threading.Thread):
+    """Counts the campaign's attempts in state ``dialing`` every :data:`SAMPLE_EVERY` s."""
+
+    def __init__(self, engine: sa.Engine, campaign_id: int) -> None:
+        super().__init__(name="concurrency-sampler", daemon=True)
+        self.engine, self.campaign_id = engine, campaign_id
+        self.samples: list[tuple[float, int]] = []  # (unix time, attempts dialing)
+        self.errors = 0
+        self._halt = threading.Event()
+        ca = CallAttempt.__table__  # type: ignore[attr-defined]
+        self.query = sa.select(sa.func.count()).select_from(ca).where(
+            ca.c.campaign_id == campaign_id, ca.c.state == AttemptState.DIALING.value)
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                with self.engine.connect() as connection:
+                    count = int(connection.execute(self.query).scalar_one())
+                self.samples.append((time.time(), count))
+            except sa.exc.OperationalError:
+                self.errors += 1
+            self._halt.wait(SAMPLE_EVERY)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=STOP_BOUND)
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    customers: int
+    max_concurrent: int
+    cps: float
+
+
+@dataclass
+class WorkerStat:
+    worker_id: str
+    returncode: int | None
+    cpu_s: float
+    lifetime_s: float
+    attempts: int
+    error_lines: int
+
+
+@dataclass
+class RunResult:
+    label: str
+    database: str
+    workers: list[WorkerStat]
+    timed_out: bool
+    complete_s: float  # first attempt recorded -> last attempt finished
+    process_s: float  # workers started -> last worker exited
+    attempts: int
+    dialed: int
+    steady_cps: float
+    overall_cps: float
+    concurrency_max: int
+    concurrency_p50: float
+    outcomes: Counter[str]
+    failed: int
+    abandoned: int
+    carrier_cpu_s: float
+    checks: dict[str, bool]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def worker_cpu_s(self) -> float:
+        return sum(w.cpu_s for w in self.workers)
+
+    @property
+    def ok(self) -> bool:
+        return not self.timed_out and all(self.checks.values())
+
+
+def _prerender(cache: Path) -> None:
+    """Render the script's prompts once into the shared cache (workers then only read it)."""
+    compiled = load_script(ScriptCallOptions(script=SCRIPT))
+    voice = compiled.voice or compiled.language
+    asyncio.run(PromptRenderer(cache).prerender(Prompt(t, voice) for t in static_texts(compiled)))
+
+
+def run_campaign(label: str, url: str, workers: int, settings: Settings, carrier: Carrier,
+                 customer_csv: Path, workdir: Path, console: Console) -> RunResult:
+    upgrade(url)
+    engine = make_engine(url)
+    spec = CampaignSpec(
+        name=f"bench {label}", script=SCRIPT, customers=customer_csv, trunk_host="127.0.0.1",
+        trunk_port=carrier.port, max_concurrent=settings.max_concurrent, cps=settings.cps,
+        max_attempts=MAX_ATTEMPTS, retry_after_s=RETRY_AFTER_S, ring_timeout_s=RING_TIMEOUT_S,
+        max_duration_s=60,
+    )
+    campaign_id, imported = create_campaign(engine, spec)
+    if len(imported.imported) != settings.customers:
+        raise BenchError(f"{label}: {imported.describe()}; expected {settings.customers} customers")
+    bound = 120.0 + 8.0 * settings.customers / settings.cps
+    console.print(f"[bold]{label}[/bold]: campaign {campaign_id}, {settings.customers} customers, "
+                  f"{workers} worker(s), at most {bound:.0f} s")
+    log_offset = carrier.offset()
+    carrier_cpu0 = carrier.cpu()
+    sampler = Sampler(make_engine(url), campaign_id)
+    sampler.start()
+    procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    began = time.monotonic()
+    for index in range(workers):
+        worker_id = f"bench-{label.replace(' ', '-')}-w{index + 1}"
+        log = workdir / f"{worker_id}.log"
+        with log.open("wb") as out:
+            procs.append((worker_id, subprocess.Popen(
+                [sys.executable, "-m", "callbot", "campaign", "work", "--campaign", str(campaign_id),
+                 "--db", url, "--worker-id", worker_id, "--prompt-cache", str(workdir / "prompts"),
+                 "--bind", "127.0.0.1:0"],
+                stdout=out, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT), log))
+    ended: dict[str, tuple[float, float]] = {}  # worker id -> (cpu s, lifetime s)
+    timed_out = False
+    try:
+        while len(ended) < len(procs):
+            for worker_id, proc, _ in procs:
+                if worker_id not in ended and exited(proc.pid):
+                    ended[worker_id] = (cpu_seconds(proc.pid) or 0.0, time.monotonic() - began)
+                    proc.wait(timeout=STOP_BOUND)
+            if time.monotonic() - began > bound:
+                timed_out = True
+                break
+            time.sleep(0.1)
+    finally:
+        for worker_id, proc, _ in procs:
+            if worker_id not in ended:
+                ended[worker_id] = (cpu_seconds(proc.pid) or 0.0, time.monotonic() - began)
+                stop_process(proc, signal.SIGTERM)
+        sampler.stop()
+    process_s = time.monotonic() - began
+    carrier_cpu = carrier.cpu() - carrier_cpu0
+    time.sleep(0.5)  # the carrier's last log lines
+    invites = carrier.invites(log_offset)
+    return analyse(label, engine, campaign_id, settings, procs, ended, timed_out, process_s,
+                   sampler.samples, invites, carrier_cpu)
+
+
+def analyse(label: str, engine: sa.Engine, campaign_id: int, settings: Settings,
+            procs: list[tuple[str, subprocess.Popen[bytes], Path]], ended: dict[str, tuple[float, float]],
+            timed_out: bool, process_s: float, samples: list[tuple[float, int]], invites: Counter[str],
+            carrier_cpu: float) -> RunResult:
+    ca, cc, cu = (m.__table__ for m in (CallAttempt, CampaignCustomer, Customer))  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        attempts = session.execute(
+            sa.select(ca.c.campaign_customer_id, ca.c.state, ca.c.outcome, ca.c.worker_id, ca.c.created_at,
+                      ca.c.started_at, ca.c.ended_at)
+            .where(ca.c.campaign_id == campaign_id)).all()
+        customers = session.execute(
+            sa.select(cc.c.id, cu.c.phone, cc.c.status, cc.c.attempts, cc.c.done)
+            .join(cu, cu.c.id == cc.c.customer_id).where(cc.c.campaign_id == campaign_id)).all()
+        rep = campaign_report(session, campaign_id)
+    problems: list[str] = []
+    by_customer: dict[int, list[Any]] = {}
+    for row in attempts:
+        by_customer.setdefault(row.campaign_customer_id, []).append(row)
+    index_of = {phone_of(i): i for i in range(settings.customers)}
+    wrong_attempts = wrong_outcome = wrong_status = wrong_invites = 0
+    for row in customers:
+        kind = kind_of(index_of[row.phone])
+        mine = by_customer.get(row.id, [])
+        if len(mine) != kind.attempts or row.attempts != kind.attempts:
+            wrong_attempts += 1
+            if len(problems) < 5:
+                problems.append(f"{row.phone} ({kind.name}): {len(mine)} attempts, expected {kind.attempts}")
+        if any(a.outcome != kind.outcome.value for a in mine):
+            wrong_outcome += 1
+            if len(problems) < 5:
+                problems.append(f"{row.phone} ({kind.name}): outcomes {[a.outcome for a in mine]}")
+        if str(row.status) != kind.status.value:
+            wrong_status += 1
+        dialed = sum(1 for a in mine if a.started_at is not None)
+        if invites.get(row.phone, 0) != dialed:
+            wrong_invites += 1
+            if len(problems) < 5:
+                problems.append(f"{row.phone}: carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}")
+    outcomes = Counter(str(a.outcome) for a in attempts)
+    starts = np.sort(np.array([_ts(a.started_at) for a in attempts if a.started_at is not None]))
+    created = [_ts(a.created_at) for a in attempts]
+    finished = [_ts(a.ended_at) for a in attempts if a.ended_at is not None]
+    complete_s = max(finished) - min(created) if finished and created else float("nan")
+    steady_cps = overall_cps = float("nan")
+    steady_from, steady_to = (starts[0], starts[-1]) if len(starts) else (0.0, 0.0)
+    if len(starts) >= 10:
+        lo, hi = int(STEADY[0] * (len(starts) - 1)), int(STEADY[1] * (len(starts) - 1))
+        steady_from, steady_to = starts[lo], starts[hi]
+        steady_cps = (hi - lo) / max(1e-9, steady_to - steady_from)
+        overall_cps = (len(starts) - 1) / max(1e-9, starts[-1] - starts[0])
+    counts = [n for _, n in samples]
+    steady = [n for t, n in samples if steady_from <= t <= steady_to] or counts or [0]
+    per_worker = Counter(str(a.worker_id) for a in attempts)
+    workers = []
+    for worker_id, proc, log in procs:
+        cpu, lifetime = ended[worker_id]
+        text = log.read_text(encoding="utf-8", errors="replace")
+        errors = sum(1 for line in text.splitlines() if " ERROR " in line or line.startswith("Traceback"))
+        workers.append(WorkerStat(worker_id, proc.returncode, cpu, lifetime, per_worker[worker_id], errors))
+    checks = {
+        "attempts per customer as expected (no double calls)": wrong_attempts == 0,
+        "every attempt's outcome as expected": wrong_outcome == 0,
+        "answering customers Confirmed, others Registered": wrong_status == 0,
+        "carrier saw one INVITE per attempt": wrong_invites == 0,
+        "report: attempts = rows = sum of outcomes": (rep.attempts == len(attempts)
+                                                      == sum(rep.by_outcome.values())
+                                                      == sum(r.attempts for r in customers)),
+        "report: every customer done, none in progress": (rep.done == rep.customers == settings.customers
+                                                          and rep.in_progress == 0 and rep.remaining == 0),
+        "workers exited 0 without errors": all(w.returncode == 0 and w.error_lines == 0 for w in workers),
+    }
+    return RunResult(
+        label=label, database=engine.dialect.name, workers=workers, timed_out=timed_out,
+        complete_s=complete_s, process_s=process_s, attempts=len(attempts), dialed=len(starts),
+        steady_cps=steady_cps, overall_cps=overall_cps, concurrency_max=max(counts, default=0),
+        concurrency_p50=float(np.median(steady)), outcomes=outcomes,
+        failed=outcomes.get(CallOutcome.FAILED.value, 0),
+        abandoned=sum(1 for a in attempts if a.state == AttemptState.ABANDONED.value),
+        carrier_cpu_s=carrier_cpu, checks=checks, problems=problems,
+    )
+
+
+def _ts(value: datetime | None) -> float:
+    assert value is not None
+    return value.timestamp()
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+COLUMNS: Final = ["run", "workers", "time to complete s", "dial rate steady /s", "dial rate overall /s",
+                  "concurrent max", "concurrent p50", "attempts", "failed", "abandoned",
+                  "worker CPU s (% of a core)", "CPU ms / attempt", "carrier CPU s", "checks"]
+
+
+def row_of(result: RunResult) -> list[str]:
+    cores = ", ".join(f"{w.cpu_s:.0f} ({100 * w.cpu_s / max(w.lifetime_s, 1e-9):.0f} %)" for w in result.workers)
+    return [result.label, str(len(result.workers)), f"{result.complete_s:.1f}", f"{result.steady_cps:.1f}",
+            f"{result.overall_cps:.1f}", str(result.concurrency_max), f"{result.concurrency_p50:.0f}",
+            str(result.attempts), str(result.failed), str(result.abandoned), cores,
+            f"{1000 * result.worker_cpu_s / max(result.attempts, 1):.1f}", f"{result.carrier_cpu_s:.0f}",
+            "pass" if result.ok else "FAIL"]
+
+
+def rich_table(results: list[RunResult]) -> Table:
+    table = Table(title="Campaign against the simulated carrier")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("run", "checks") else "right")
+    for result in results:
+        table.add_row(*row_of(result), style=None if result.ok else "red")
+    return table
+
+
+def markdown_table(results: list[RunResult]) -> list[str]:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row_of(r)) + " |" for r in results]
+    return lines
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this benchmark's section of ``path`` (or append it), in one write; the file is
+    read right before (other benchmarks write their own sections)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    if start >= 0:
+        following = text.find("\n## ", start + len(SECTION))
+        rest = text[following + 1:] if following >= 0 else ""
+        text = text[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def bench(settings: Settings, workdir: Path, console: Console) -> list[RunResult]:
+    customer_csv, carrier_yaml = write_inputs(workdir, settings.customers)
+    _prerender(workdir / "prompts")
+    carrier = Carrier(carrier_yaml, workdir / "carrier.log")
+    port = carrier.start()
+    console.print(f"simulated carrier on 127.0.0.1:{port} (pid {carrier.proc.pid if carrier.proc else '?'})")
+    results: list[RunResult] = []
+    try:
+        plan = [("SQLite, 1 worker", lambda: sqlite_database(workdir, "sqlite-1"), 1),
+                ("PostgreSQL, 1 worker", postgres_database, 1),
+                ("PostgreSQL, 2 workers", postgres_database, 2)]
+        for label, database, workers in plan:
+            with database() as url:
+                result = run_campaign(label, url, workers, settings, carrier, customer_csv, workdir, console)
+            results.append(result)
+            console.print(rich_table([result]))
+            for problem in result.problems:
+                console.print(f"  [red]{problem}[/red]")
+    finally:
+        carrier.stop()
+    return results
+
+
+def notes_for(results: list[RunResult], settings: Settings) -> list[str]:
+    notes = []
+    by_label = {r.label: r for r in results}
+    one, two = by_label.get("PostgreSQL, 1 worker"), by_label.get("PostgreSQL, 2 workers")
+    if one is not None and two is not None:
+        notes.append(f"Scaling on PostgreSQL, two workers against one: steady dial rate "
+                     f"{two.steady_cps:.1f} / {one.steady_cps:.1f} = **{two.steady_cps / one.steady_cps:.2f}x**, "
+                     f"time to complete {one.complete_s:.1f} s -> {two.complete_s:.1f} s "
+                     f"({one.complete_s / two.complete_s:.2f}x).")
+    for result in results:
+        failed = [name for name, ok in result.checks.items() if not ok]
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result.outcomes.items()))
+        split = ", ".join(f"{w.worker_id.rsplit('-', 1)[1]} {w.attempts}" for w in result.workers)
+        notes.append(f"{result.label}: attempts by outcome {outcomes}; by worker {split}; "
+                     + ("all checks passed" if not failed else "FAILED: " + "; ".join(failed))
+                     + (" (timed out)" if result.timed_out else "") + ".")
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.campaign", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="300 customers instead of 2,000")
+    parser.add_argument("--customers", type=int, help="customers (default 2000, quick 300)")
+    parser.add_argument("--max-concurrent", type=int, default=100, help="campaign's calls at once (default 100)")
+    parser.add_argument("--cps", type=float, default=50.0, help="campaign's new calls per second (default 50)")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument("--markdown", type=Path, default=BENCHMARKS, help="the file to update (default BENCHMARKS.md)")
+    args = parser.parse_args(argv)
+    settings = Settings(customers=args.customers or (300 if args.quick else 2000),
+                        max_concurrent=args.max_concurrent, cps=args.cps)
+    console = Console(width=max(160, Console().width))
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
+        try:
+            results = bench(settings, Path(tmp), console)
+        except BenchError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            return 2
+    load_after = os.getloadavg()
+    console.print(rich_table(results))
+    notes = notes_for(results, settings)
+    for note in notes:
+        console.print(note)
+    context = (f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs shared "
+               f"with the carrier, PostgreSQL and other work (load average {load_before[0]:.1f} before / "
+               f"{load_after[0]:.1f} after)")
+    console.print(context)
+    if not args.no_write:
+        header = (f"`python -m bench.campaign{' --quick' if args.quick else ''}`: {settings.customers} customers, "
+                  f"campaign limits {settings.max_concurrent} calls at once and {settings.cps:g} new calls per "
+                  f"second, {MAX_ATTEMPTS} attempts (busy and no answer retried after {RETRY_AFTER_S} s), ring "
+                  f"timeout {RING_TIMEOUT_S} s; `callbot simulate-carrier` and `callbot campaign work` each in "
+                  f"their own process on loopback. {context}.")
+        section = "\n".join([SECTION, "", header, "", *markdown_table(results), "", *notes]) + "\n"
+        write_section(args.markdown, section)
+        console.print(f"updated {args.markdown}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
