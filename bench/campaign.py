@@ -505,9 +505,9 @@ def _ts(value: datetime | None) -> float:
 
 # --- output ---------------------------------------------------------------------------------------
 
-COLUMNS: Final = ["run", "workers", "time to complete s", "dial rate steady /s", "dial rate overall /s",
-                  "concurrent max", "concurrent p50", "attempts", "failed", "abandoned",
-                  "worker CPU s (% of a core)", "CPU ms / attempt", "carrier CPU s", "checks"]
+COLUMNS: Final = ["run", "workers", "complete s", "dials/s steady", "dials/s overall", "calls at once max",
+                  "at once p50", "attempts", "failed", "abandoned", "worker CPU s (% of a core)", "CPU ms/attempt",
+                  "carrier CPU s", "checks"]
 
 
 def row_of(result: RunResult) -> list[str]:

@@ -162,12 +162,13 @@ class PromptRenderer:
         )
 
     async def prerender(self, prompts: Iterable[Prompt], *, concurrency: int = 2) -> None:
-        """Render every prompt not yet cached, ``concurrency`` at a time. On failure the other
-        renders are cancelled and the first :class:`PromptError` (or ValueError) is raised,
-        naming the voice; prompts already rendered stay cached."""
+        """Have every prompt ready in memory: rendered (``concurrency`` at a time) when not
+        cached, read from the disk cache when it is, so that playing it at answer needs no
+        I/O. On failure the other renders are cancelled and the first :class:`PromptError`
+        (or ValueError) is raised, naming the voice; prompts already rendered stay cached."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1: {concurrency}")
-        pending = [p for p in dict.fromkeys(prompts) if not self.cached(p.text, p.voice, p.rate)]
+        pending = [p for p in dict.fromkeys(prompts) if self._remembered(self.key(p.text, p.voice, p.rate)) is None]
         for prompt in pending:
             check_request(prompt.text, prompt.voice, prompt.rate)
         slots = asyncio.Semaphore(concurrency)

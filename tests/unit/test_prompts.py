@@ -416,3 +416,13 @@ def test_stock_beep_and_silence() -> None:
 def test_unknown_stock_sound_lists_the_available_ones(name: str) -> None:
     with pytest.raises(AudioFileError, match=r"available: .*beep.*silence_500ms"):
         stock_sound(name)
+
+
+def test_prerender_loads_prompts_cached_on_disk_into_memory(tmp_path: Path) -> None:
+    """A new process with a warm disk cache: prerender must make the first play I/O-free."""
+    PromptRenderer(tmp_path, engine=EspeakNgEngine()).render_sync(ENGLISH, "en", 150)
+    engine = CountingEngine(EspeakNgEngine())
+    restarted = PromptRenderer(tmp_path, engine=engine)
+    asyncio.run(restarted.prerender([Prompt(ENGLISH, "en", 150)]))
+    restarted.path(ENGLISH, "en", 150).unlink()
+    assert len(asyncio.run(restarted.render(ENGLISH, "en", 150))) > 0 and engine.calls == 0
