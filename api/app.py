@@ -3,8 +3,9 @@ handlers and (optionally) the campaign dialer.
 
 Everything the process is configured with comes in through :class:`~api.settings.ApiSettings`
 (checked at start-up); the engine and the clock may be handed in by tests. On start-up the
-store's migrations run (``settings.migrate``) and, with ``settings.run_dialer``, a
-:class:`~api.dialer.CampaignDialer` starts; it stops on shutdown.
+store's migrations run (``settings.migrate``); with ``settings.run_dialer`` a
+:class:`~api.dialer.CampaignDialer` starts, and with ``settings.run_webhooks`` a
+:class:`~api.webhooks.WebhookSender`; both stop on shutdown.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from api.routes import (
     webhooks,
 )
 from api.settings import ApiSettings
+from api.webhooks import WebhookSender
 from callbot.campaign.worker import WorkerSettings
 from callbot.store.db import make_engine, upgrade
 
@@ -84,10 +86,17 @@ def create_app(settings: ApiSettings, *, engine: Engine | None = None,
                 sip_host=settings.sip_host, sip_port=settings.sip_port,
                 poll_s=settings.dialer_poll_s), clock=clock)
             dialer.start()
+        sender: WebhookSender | None = None
+        if settings.run_webhooks:
+            sender = WebhookSender(db, clock=clock)
+            sender.start()
         app.state.dialer = dialer
+        app.state.webhook_sender = sender
         try:
             yield
         finally:
+            if sender is not None:
+                await sender.stop()
             if dialer is not None:
                 await dialer.stop()
             if own_engine:
@@ -102,6 +111,7 @@ def create_app(settings: ApiSettings, *, engine: Engine | None = None,
     app.state.tokens = TokenCodec(settings.secret_key, settings.token_minutes,
                                   settings.token_algorithm)
     app.state.dialer = None
+    app.state.webhook_sender = None
     install_error_handlers(app)
     for module in (login, users, trunks, campaigns, scripts, imports, customers, calls, audit,
                    reports, exports, webhooks):

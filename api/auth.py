@@ -3,7 +3,8 @@
 Passwords are hashed with Argon2id (RFC 9106) through ``pwdlib``; a stored hash made with
 weaker parameters is re-hashed at the next successful sign-in. Access tokens are JWTs
 (RFC 7519) signed with HMAC-SHA256 (RFC 7518 section 3.2) by the process's secret key; they
-carry the user id (``sub``), issue and expiry times (``iat``, ``exp``). The user is read from
+carry the user id (``sub``), issue and expiry times (``iat``, ``exp``); the expiry is
+checked against the app's clock (RFC 7519 section 4.1.4), not the library's. The user is read from
 the database on every request, so a deactivated user's tokens stop working at once.
 """
 
@@ -57,7 +58,8 @@ class TokenCodec:
         """The user id a valid token names; :class:`Unauthorized` otherwise."""
         try:
             claims = jwt.decode(token, self.secret_key, algorithms=[self.algorithm],
-                                options={"require": ["sub", "exp", "iat"], "verify_exp": False})
+                                options={"require": ["sub", "exp", "iat"], "verify_exp": False,
+                                         "verify_iat": False})
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("The access token is not valid: sign in again.",
                                code="invalid_token") from exc

@@ -4,7 +4,8 @@ campaign, all sharing one SIP softphone.
 :class:`CampaignDialer` looks for campaigns in the running or paused state every
 ``poll_s`` seconds and starts a worker for each that has none; a worker ends by itself when
 its campaign is stopped or completed (it reads the state on every loop), and a worker that
-fails is logged and started again after ``retry_s``. Every task belongs to one
+fails is logged and started again after ``retry_s``. Workers' progress feeds the
+Prometheus metrics (active calls, attempts by outcome, dialer lag). Every task belongs to one
 ``asyncio.TaskGroup``; :meth:`CampaignDialer.stop` cancels the group, which hangs up the
 calls in progress (the store's leases then expire and the attempts are recovered).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +23,8 @@ from typing import Final
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from callbot.campaign.worker import CampaignWorker, WorkerSettings
+from api import metrics
+from callbot.campaign.worker import CampaignWorker, Progress, WorkerSettings
 from callbot.store.models import Campaign, CampaignState
 from dialer.phone import Softphone
 
@@ -44,6 +47,27 @@ class DialerConfig:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Meter:
+    """Turns a worker's progress into the process metrics (:mod:`api.metrics`)."""
+
+    def __init__(self, campaign_id: int, clock: Callable[[], datetime]) -> None:
+        self.campaign_id = campaign_id
+        self.clock = clock
+        self.seen: Counter[str] = Counter()
+
+    def __call__(self, progress: Progress) -> None:
+        metrics.set_active_calls(self.campaign_id, progress.active)
+        for outcome, count in progress.outcomes.items():
+            for _ in range(count - self.seen[outcome]):
+                metrics.CALL_ATTEMPTS.labels(campaign=str(self.campaign_id),
+                                             outcome=outcome).inc()
+            self.seen[outcome] = count
+        lag = 0.0
+        if progress.next_due is not None and not progress.waiting:
+            lag = (self.clock() - progress.next_due).total_seconds()
+        metrics.set_dialer_lag(self.campaign_id, lag)
 
 
 class CampaignDialer:
@@ -102,7 +126,7 @@ class CampaignDialer:
 
     async def _work(self, phone: Softphone, campaign_id: int) -> None:
         worker = CampaignWorker(self.engine, campaign_id, phone, self.config.worker,
-                                clock=self.clock)
+                                clock=self.clock, on_progress=_Meter(campaign_id, self.clock))
         _log.info("campaign %s: worker started", campaign_id)
         try:
             await worker.run()

@@ -141,3 +141,178 @@ class ScriptOut(BaseModel):
     created_at: datetime
     versions: int
     latest_version_id: int | None
+
+
+# --- customer lists ---------------------------------------------------------------------
+
+
+class SkippedRowOut(BaseModel):
+    row: int
+    column: str
+    reason: str
+
+
+class ImportResult(BaseModel):
+    """What an import did: every non-empty row is either imported or skipped with a reason."""
+
+    campaign_id: int
+    file: str
+    rows_read: int
+    imported: int
+    skipped: int
+    empty_rows: int
+    encoding: str | None
+    columns: dict[str, str | None] = Field(description="column header -> field it filled")
+    warnings: list[str]
+    skipped_rows: list[SkippedRowOut] = Field(description="the first 1000 skipped rows")
+    skipped_rows_truncated: bool = False
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "campaign_id": 3, "file": "khach_hang.xlsx", "rows_read": 4, "imported": 2,
+        "skipped": 2, "empty_rows": 1, "encoding": None,
+        "columns": {"Họ tên": "name", "SĐT": "phone"}, "warnings": [],
+        "skipped_rows": [
+            {"row": 3, "column": "SĐT", "reason": "'0912' is not a valid phone number "
+                                                 "(too short)"},
+            {"row": 5, "column": "SĐT", "reason": "phone 0912345678 already belongs to "
+                                                 "customer Nguyễn Văn A (id 7, row 17)"}],
+        "skipped_rows_truncated": False}]})
+
+
+# --- campaign customers and calls -------------------------------------------------------
+
+from callbot.store.models import AttemptState, StatusSource  # noqa: E402
+from callbot.store.retry import DoneReason  # noqa: E402
+from dialer.outcome import CallOutcome, EndReason, HangupBy  # noqa: E402
+from scripts_dsl.status import CustomerStatus  # noqa: E402
+
+
+class CampaignCustomerOut(BaseModel):
+    """A customer as one campaign sees them."""
+
+    id: int = Field(description="the campaign customer id")
+    campaign_id: int
+    customer_id: int
+    name: str
+    phone: str
+    email: str | None
+    code: str | None
+    extra: dict[str, Any]
+    timezone: str | None
+    status: CustomerStatus
+    status_changed_at: datetime
+    attempts: int
+    last_outcome: CallOutcome | None
+    next_attempt_at: datetime | None
+    done: bool
+    done_reason: DoneReason | None
+    assigned_agent_id: int | None
+    do_not_contact: bool
+    created_at: datetime
+
+
+class StatusChangeIn(BaseModel):
+    status: CustomerStatus
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "confirmed"}]})
+
+
+class StatusChangeOut(BaseModel):
+    id: int
+    campaign_customer_id: int
+    from_status: CustomerStatus
+    to_status: CustomerStatus
+    source: StatusSource
+    actor: str | None
+    at: datetime
+    attempt_id: int | None
+    applied: bool
+    message: str
+
+
+class DoNotContactIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"reason": "Customer asked not to be called again (call of 2025-03-03)"}]})
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("give the reason the customer must not be called")
+        return value.strip()
+
+
+class DoNotContactOut(BaseModel):
+    phone: str
+    reason: str
+    created_at: datetime
+    created_by: str | None
+
+
+class AssignIn(BaseModel):
+    """Assign campaign customers to an agent (``agent_id`` null: unassign)."""
+
+    agent_id: int | None
+    customer_ids: list[int] = Field(min_length=1, max_length=10_000)
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"agent_id": 4, "customer_ids": [101, 102, 103]}]})
+
+
+class AssignOut(BaseModel):
+    agent_id: int | None
+    assigned: int
+
+
+class CallEventOut(BaseModel):
+    seq: int
+    t_ms: int
+    kind: str
+    data: dict[str, Any]
+
+
+class CallAttemptOut(BaseModel):
+    """One call attempt: outcome, timings and how it ended."""
+
+    id: int
+    campaign_id: int
+    campaign_customer_id: int
+    attempt_no: int
+    state: AttemptState
+    call_id: str | None
+    outcome: CallOutcome | None
+    sip_status: int | None
+    hangup_by: HangupBy | None
+    reason: EndReason | None
+    message: str
+    ring_ms: int | None
+    talk_ms: int | None
+    digits: str
+    final_status: CustomerStatus | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class CallAttemptDetail(CallAttemptOut):
+    events: list[CallEventOut]
+
+
+class NoteOut(BaseModel):
+    id: int
+    campaign_customer_id: int
+    user_id: int | None
+    at: datetime
+    text: str
+
+
+class CustomerHistory(BaseModel):
+    """Everything that happened to one campaign customer, oldest first."""
+
+    customer: CampaignCustomerOut
+    calls: list[CallAttemptDetail]
+    status_changes: list[StatusChangeOut]
+    notes: list[NoteOut]
+    do_not_contact: DoNotContactOut | None

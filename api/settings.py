@@ -44,6 +44,8 @@ class ApiSettings(BaseSettings):
     project_name: str = "callbot CRM API"
     run_dialer: bool = Field(default=False,
                              description="run the campaign dialer inside the API process")
+    run_webhooks: bool = Field(default=False,
+                               description="deliver queued webhooks from the API process")
     dialer_poll_s: float = Field(default=2.0, gt=0, le=60,
                                  description="how often the dialer looks for running campaigns")
     worker_id: str = Field(default="api", min_length=1, max_length=60,

@@ -30,6 +30,7 @@ import hmac
 import json
 import logging
 import random
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,12 +38,24 @@ from typing import Any, Final
 
 import httpx
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from api import metrics
+from api.errors import NotFoundError, Unprocessable
+from api.services.audit import record, snapshot
 from callbot.store.db import write_transaction
-from callbot.store.models_api import Webhook, WebhookDelivery, WebhookEvent
+from callbot.store.models_api import (
+    User,
+    Webhook,
+    WebhookBase,
+    WebhookCreate,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookPublic,
+    WebhookUpdate,
+)
 from callbot.store.types import utc
 
 __all__ = [
@@ -50,6 +63,9 @@ __all__ = [
     "WebhookError", "SignatureInvalid",
     "sign", "verify_signature", "enqueue_event", "backoff_delay", "envelope",
     "SenderConfig", "DeliveryJob", "WebhookSender", "claim_due", "record_result",
+    "delivery_state", "WebhookCreated", "WebhookDeliveryPublic",
+    "create_webhook", "list_webhooks", "get_webhook", "update_webhook", "delete_webhook",
+    "list_deliveries",
 ]
 
 _log = logging.getLogger(__name__)
@@ -349,6 +365,113 @@ def delivery_state(row: WebhookDelivery) -> str:
     return "pending" if row.next_attempt_at is not None else "failed"
 
 
-def subscribed(events: Sequence[WebhookEvent | str]) -> list[WebhookEvent]:
-    """The distinct events of a subscription, in a stable order."""
-    return sorted({WebhookEvent(e) for e in events}, key=lambda e: e.value)
+
+# --- registering webhooks (the API's service functions) ---------------------------------
+
+
+class WebhookCreated(WebhookPublic):
+    """A new webhook, with the secret its receiver verifies signatures with (shown once)."""
+
+    secret: str
+
+
+class WebhookDeliveryPublic(SQLModel):
+    """One queued event of a webhook and how its delivery went."""
+
+    id: int
+    webhook_id: int
+    event: str
+    state: str = Field(description="delivered, pending (will be tried again) or failed")
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+def _check_events(events: Sequence[WebhookEvent | str]) -> list[WebhookEvent]:
+    chosen = sorted({WebhookEvent(e) for e in events}, key=lambda e: e.value)
+    if not chosen:
+        raise Unprocessable("events: choose at least one of "
+                            + ", ".join(e.value for e in WebhookEvent), field="events")
+    return chosen
+
+
+def create_webhook(session: Session, actor: User, campaign_id: int, data: WebhookCreate, *,
+                   now: datetime) -> WebhookCreated:
+    """Register a URL for the campaign's events; a secret is generated when none is given."""
+    secret = data.secret or secrets.token_urlsafe(32)
+    with write_transaction(session):
+        hook = Webhook(campaign_id=campaign_id, url=data.url, events=_check_events(data.events),
+                       active=data.active, secret=secret, created_at=utc(now))
+        session.add(hook)
+        session.flush()
+        record(session, actor, "create", "webhook", hook.id, now=now, after=snapshot(hook))
+    return WebhookCreated.model_validate(hook, update={"secret": secret})
+
+
+def list_webhooks(session: Session, campaign_id: int) -> list[Webhook]:
+    return list(session.exec(select(Webhook).where(Webhook.campaign_id == campaign_id)
+                             .order_by(col(Webhook.id))).all())
+
+
+def get_webhook(session: Session, campaign_id: int, webhook_id: int) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None or hook.campaign_id != campaign_id:
+        raise NotFoundError(f"campaign {campaign_id} has no webhook {webhook_id}")
+    return hook
+
+
+def update_webhook(session: Session, actor: User, campaign_id: int, webhook_id: int,
+                   data: WebhookUpdate, *, now: datetime) -> Webhook:
+    """Change a webhook's URL, events or active flag (its secret stays)."""
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    with write_transaction(session):
+        hook = get_webhook(session, campaign_id, webhook_id)
+        before = snapshot(hook)
+        merged = {**hook.model_dump(include=set(WebhookBase.model_fields)), **changes}
+        try:
+            checked = WebhookBase.model_validate(merged)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(p) for p in error["loc"]) or None
+            raise Unprocessable(f"{field}: {error['msg'].removeprefix('Value error, ')}",
+                                field=field) from exc
+        hook.url = checked.url
+        hook.events = _check_events(checked.events)
+        hook.active = checked.active
+        session.add(hook)
+        record(session, actor, "update", "webhook", webhook_id, now=now, before=before,
+               after=snapshot(hook))
+    return hook
+
+
+def delete_webhook(session: Session, actor: User, campaign_id: int, webhook_id: int, *,
+                   now: datetime) -> None:
+    """Remove a webhook and its queued deliveries."""
+    with write_transaction(session):
+        hook = get_webhook(session, campaign_id, webhook_id)
+        before = snapshot(hook)
+        session.execute(sa.delete(WebhookDelivery)
+                        .where(col(WebhookDelivery.webhook_id) == webhook_id))
+        session.delete(hook)
+        record(session, actor, "delete", "webhook", webhook_id, now=now, before=before)
+
+
+def list_deliveries(session: Session, campaign_id: int, webhook_id: int, *,
+                    state: str | None = None, offset: int = 0,
+                    limit: int = 50) -> list[WebhookDeliveryPublic]:
+    """A webhook's deliveries, newest first; ``state`` keeps delivered, pending or failed."""
+    get_webhook(session, campaign_id, webhook_id)
+    d = WebhookDelivery
+    query = select(d).where(d.webhook_id == webhook_id)
+    if state == "delivered":
+        query = query.where(col(d.delivered_at).is_not(None))
+    elif state == "pending":
+        query = query.where(col(d.delivered_at).is_(None), col(d.next_attempt_at).is_not(None))
+    elif state == "failed":
+        query = query.where(col(d.delivered_at).is_(None), col(d.next_attempt_at).is_(None))
+    rows = session.exec(query.order_by(col(d.id).desc()).offset(offset).limit(limit)).all()
+    return [WebhookDeliveryPublic.model_validate(r, update={"state": delivery_state(r)})
+            for r in rows]

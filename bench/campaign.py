@@ -199,9 +199,10 @@ def _env() -> dict[str, str]:
 
 class Carrier:
     """``callbot simulate-carrier`` as a child process; its log tells which numbers got an
-    INVITE."""
+    INVITE and how long each answered call lasted on the carrier's side."""
 
     INVITE = re.compile(r"^(\+\d+): INVITE from ")
+    TALK = re.compile(r"^(\+\d+): ended, caller_bye \(SIP 200\), talk ([\d.]+) s")
     LISTENING = re.compile(r"listening on sip:([\d.]+):(\d+)")
 
     def __init__(self, config: Path, log: Path) -> None:
@@ -229,12 +230,18 @@ class Carrier:
     def offset(self) -> int:
         return self.log.stat().st_size
 
-    def invites(self, since: int) -> Counter[str]:
-        """INVITEs per number in the log after byte ``since``."""
+    def lines(self, since: int) -> list[str]:
         with self.log.open("rb") as handle:
             handle.seek(since)
-            text = handle.read().decode("utf-8", errors="replace")
-        return Counter(m.group(1) for line in text.splitlines() if (m := self.INVITE.match(line)))
+            return handle.read().decode("utf-8", errors="replace").splitlines()
+
+    def invites(self, lines: list[str]) -> Counter[str]:
+        """INVITEs per number."""
+        return Counter(m.group(1) for line in lines if (m := self.INVITE.match(line)))
+
+    def talks(self, lines: list[str]) -> dict[str, float]:
+        """Talk seconds of answered calls that we ended (BYE from the caller), per number."""
+        return {m.group(1): float(m.group(2)) for line in lines if (m := self.TALK.match(line))}
 
     def cpu(self) -> float:
         assert self.proc is not None

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.probes import GcPauses, LoopStalls
-from dialer.media import SendStats
+from dialer.media import PHASES, MediaEngine, SendStats
 from dialer.outcome import CallResult, HangupBy
 from dialer.phone import Call, Softphone
 from dialer.rtp.audio import load_wav
@@ -95,7 +95,14 @@ def _expected_digits(talk: float) -> int:
 
 
 async def run(
-    target: tuple[str, int], calls: int, hold: float, *, ramp: float, setup_timeout: float, profile: Path | None
+    target: tuple[str, int],
+    calls: int,
+    hold: float,
+    *,
+    ramp: float,
+    setup_timeout: float,
+    profile: Path | None,
+    phases: int = PHASES,
 ) -> dict[str, Any]:
     """Place, hold and hang up the calls; return the measurements.
 
@@ -108,11 +115,12 @@ async def run(
     :mod:`bench.probes`), ``setup_s``, ``max_rss_mb``."""
     pcm = prompt_pcm()
     prompt_seconds = len(pcm) / 8000.0
-    stats = SendStats(capacity=int(calls * 50 * (hold + 2)) + 1000, tick_capacity=int(50 * (hold + 2)) + 100)
+    stats = SendStats(capacity=int(calls * 50 * (hold + 2)) + 1000, tick_capacity=int(1000 * (hold + 2)))
     loop = asyncio.get_running_loop()
     tracked: list[Tracked] = []
     async with Softphone("127.0.0.1") as phone:
-        phone.media.stats = stats
+        # The media engine the Softphone made, replaced before any call by one that records.
+        phone.media = MediaEngine(phone.media.host, phases=phases, stats=stats)
         uri = f"sip:bench@{target[0]}:{target[1]}"
 
         async def one(item: Tracked) -> None:
@@ -225,6 +233,7 @@ async def run(
         "setup_s": setup_s,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "prompt_s": prompt_seconds,
+        "phases": phases,
     }
 
 
@@ -236,10 +245,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ramp", type=float, default=100.0, help="calls placed per second")
     parser.add_argument("--setup-timeout", type=float, default=30.0)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the hold window here")
+    parser.add_argument("--phases", type=int, default=PHASES, help="groups the media clock spreads the streams over")
     args = parser.parse_args(argv)
     host, _, port = args.target.rpartition(":")
     result = asyncio.run(
-        run((host, int(port)), args.calls, args.hold, ramp=args.ramp, setup_timeout=args.setup_timeout, profile=args.profile)
+        run(
+            (host, int(port)),
+            args.calls,
+            args.hold,
+            ramp=args.ramp,
+            setup_timeout=args.setup_timeout,
+            profile=args.profile,
+            phases=args.phases,
+        )
     )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -98,7 +98,13 @@ def _worker(module: str, args: list[str], timeout: float) -> dict[str, Any]:
 
 
 def bench_concurrent(
-    counts: list[int], hold: float, ramp: float, workdir: Path, console: Console, profile: Path | None = None
+    counts: list[int],
+    hold: float,
+    ramp: float,
+    workdir: Path,
+    console: Console,
+    profile: Path | None = None,
+    phases: int | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for calls in counts:
@@ -106,6 +112,8 @@ def bench_concurrent(
         load = os.getloadavg()[0]
         uas = start_sipp_uas("uas_hold_dtmf.xml", workdir)
         args = ["--target", f"127.0.0.1:{uas.extra['port']}", "--calls", str(calls), "--hold", str(hold), "--ramp", str(ramp)]
+        if phases is not None:
+            args += ["--phases", str(phases)]
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
             args += ["--profile", str(profile / f"concurrent-{calls}.prof")]
@@ -326,7 +334,8 @@ def print_profile(path: Path, console: Console, top: int = 15) -> None:
     """The functions that took the most time (own time) in a profiled hold window."""
     buffer = io.StringIO()
     pstats.Stats(str(path), stream=buffer).strip_dirs().sort_stats("tottime").print_stats(top)
-    console.print(f"[bold]{path.name}[/] (cProfile, hold window)", buffer.getvalue().split("\n", 4)[-1], markup=False, highlight=False)
+    console.print(f"[bold]{path.name}[/] (cProfile, hold window)")
+    console.print(buffer.getvalue().split("\n", 4)[-1], markup=False, highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ramp", type=float, default=100.0, help="calls/s while building up the concurrent calls")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--profile", type=Path, help="cProfile each concurrent run's hold window into this directory")
+    parser.add_argument("--phases", type=int, help="media clock phases (default: the engine's, dialer.media.PHASES)")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.calls.split(",")] if args.calls else ([50] if args.quick else [100, 250, 500])
@@ -357,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         try:
             if args.only in (None, "concurrent"):
-                conc = bench_concurrent(counts, hold, args.ramp, workdir, console, args.profile)
+                conc = bench_concurrent(counts, hold, args.ramp, workdir, console, args.profile, args.phases)
                 console.print(concurrent_table(conc))
                 for prof in sorted(args.profile.glob("concurrent-*.prof")) if args.profile else []:
                     print_profile(prof, console)

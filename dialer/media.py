@@ -5,8 +5,14 @@ load; at each deadline every active stream's sans-I/O :class:`dialer.rtp.session
 produces exactly one packet (audio, DTMF or silence). If the loop falls more than
 ``MAX_CATCH_UP`` ticks behind, the schedule is moved forward instead of bursting.
 
+The streams are spread over ``PHASES`` groups that tick ``ptime / PHASES`` apart (each stream
+keeps its own phase, so its packets stay exactly ``ptime`` apart): the event loop serves
+sockets and timers between groups instead of waiting behind one long burst, and a stall (the
+process descheduled, a collection) delays only the streams of one group. The clock yields to
+the loop at every step, even when behind, so SIP and received RTP are never starved.
+
 An optional :class:`SendStats` given to the engine records, per stream, the time between two
-successive sends (the packet spacing the far end sees, ideally ``ptime``), and how long each tick
+successive sends (the packet spacing the far end sees, ideally ``ptime``), and how long each step
 took; ``bench/`` reads it. Without it the clock does exactly the same work and nothing more.
 """
 
@@ -28,6 +34,7 @@ log = logging.getLogger("dialer.media")
 
 PTIME = 0.020
 MAX_CATCH_UP = 5
+PHASES = 4
 
 
 class MediaSession(Protocol):
@@ -53,8 +60,8 @@ class SendStats:
     """Send-time recorder for the shared clock (measurement only, off by default).
 
     While :attr:`recording` is true, each send of each stream appends the time since that
-    stream's previous send to :attr:`intervals`, and each tick appends how long sending to every
-    stream took to :attr:`tick_work`. Both are preallocated (``capacity`` and ``tick_capacity``
+    stream's previous send to :attr:`intervals`, and each clock step appends how long sending to
+    the streams of its phase took to :attr:`tick_work`. Both are preallocated (``capacity`` and ``tick_capacity``
     entries) so recording costs a clock read and two stores per packet; what does not fit is
     counted in :attr:`dropped`. Times are ``time.monotonic`` seconds, the loop's clock.
     """
@@ -81,7 +88,7 @@ class SendStats:
             self.dropped += 1
 
     def ticked(self, work: float) -> None:
-        """One tick took ``work`` seconds to send to every stream."""
+        """One clock step took ``work`` seconds to send to the streams of its phase."""
         if self.recording and self.tick_count < len(self.tick_work):
             self.tick_work[self.tick_count] = work
             self.tick_count += 1
@@ -183,11 +190,15 @@ class MediaStream:
 class MediaEngine:
     """Owns the shared packet clock and opens RTP sockets on ``host``."""
 
-    def __init__(self, host: str = "127.0.0.1", ptime: float = PTIME, *, stats: SendStats | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", ptime: float = PTIME, *, phases: int = PHASES, stats: SendStats | None = None
+    ) -> None:
         self.host = host
         self.ptime = ptime
         self.stats = stats
         self._active: dict[int, MediaStream] = {}
+        self._phases: list[dict[int, MediaStream]] = [{} for _ in range(max(1, phases))]
+        self._phase_of: dict[int, int] = {}
         self._clock: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.late_ticks = 0
@@ -233,35 +244,46 @@ class MediaEngine:
             self._clock = None
 
     def _activate(self, stream: MediaStream) -> None:
-        self._active[id(stream)] = stream
+        key = id(stream)
+        phase = min(range(len(self._phases)), key=lambda p: len(self._phases[p]))
+        self._active[key] = stream
+        self._phases[phase][key] = stream
+        self._phase_of[key] = phase
         if self._clock is None or self._clock.done():
             self._clock = asyncio.get_running_loop().create_task(self._run(), name="rtp-clock")
 
     def _deactivate(self, stream: MediaStream) -> None:
-        self._active.pop(id(stream), None)
+        key = id(stream)
+        self._active.pop(key, None)
+        phase = self._phase_of.pop(key, None)
+        if phase is not None:
+            self._phases[phase].pop(key, None)
         if self.stats is not None:
             self.stats.forget(id(stream))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        step = self.ptime / len(self._phases)
         deadline = loop.time()
+        phase = -1
         while self._active:
-            deadline += self.ptime
+            deadline += step
+            phase = (phase + 1) % len(self._phases)
             delay = deadline - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            await asyncio.sleep(delay if delay > 0 else 0)  # behind or not, let I/O in
             now = loop.time()
             lag = now - deadline
             self.max_lag = max(self.max_lag, lag)
             if lag > self.ptime * MAX_CATCH_UP:
                 self.late_ticks += 1
                 deadline = now  # fell far behind: move the schedule rather than burst
+            streams = list(self._phases[phase].values())
             stats = self.stats
             if stats is None:
-                for stream in list(self._active.values()):
+                for stream in streams:
                     stream._tick(now)
             else:
-                for stream in list(self._active.values()):
+                for stream in streams:
                     stream._tick(now)
                     stats.sent(id(stream), monotonic())
                 stats.ticked(monotonic() - now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
@@ -14,8 +14,6 @@ from callbot.store.models import CampaignPublic, CampaignState
 from callbot.store.models_api import ListSettingsBase
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
-
-Action = Literal["start", "pause", "resume", "stop"]
 
 
 @router.get("", response_model=Page[CampaignPublic])
@@ -52,12 +50,23 @@ def update_campaign(session: SessionDep, actor: ManagerUser, now: NowDep, campai
         service.update_campaign(session, actor, campaign_id, data, now=now))
 
 
-@router.post("/{campaign_id}/{action}", response_model=CampaignPublic)
-def move_campaign(session: SessionDep, actor: ManagerUser, now: NowDep, campaign_id: int,
-                  action: Action) -> CampaignPublic:
-    """Start (draft -> running, pins the script version), pause, resume or stop."""
-    return CampaignPublic.model_validate(
-        service.move_campaign(session, actor, campaign_id, action, now=now))
+def _move(action: str, summary: str) -> None:
+    def move(session: SessionDep, actor: ManagerUser, now: NowDep,
+             campaign_id: int) -> CampaignPublic:
+        return CampaignPublic.model_validate(
+            service.move_campaign(session, actor, campaign_id, action, now=now))
+
+    move.__name__ = f"{action}_campaign"
+    router.post(f"/{{campaign_id}}/{action}", response_model=CampaignPublic, summary=summary,
+                responses=_REFUSED)(move)
+
+
+_REFUSED = {409: {"description": "the campaign's state does not allow this; `allowed` lists "
+                                 "what it can do"}}
+_move("start", "Start a draft campaign (pins the latest script version)")
+_move("pause", "Pause a running campaign (calls in progress finish)")
+_move("resume", "Resume a paused campaign")
+_move("stop", "Stop a campaign for good")
 
 
 @router.get("/{campaign_id}/list-settings", response_model=ListSettingsBase)

@@ -193,7 +193,14 @@ def work(
     settings = WorkerSettings(worker_id=worker_id or _worker_id(), speech_model=speech_model,
                               prompt_cache=prompt_cache, lease_seconds=lease)
     host, _, port = bind.rpartition(":")
-    asyncio.run(_work(db, campaign, settings, (host, int(port or 0)), False, 0))
+    try:
+        asyncio.run(_work(db, campaign, settings, (host, int(port or 0)), False, 0))
+    except repo.NotFound as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except (DialerError, PromptError, SpeechError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @campaign_app.command("report")

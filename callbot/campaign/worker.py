@@ -107,7 +107,7 @@ class CampaignWorker:
         with Session(self.db) as session:
             campaign = session.get(Campaign, self.campaign_id)
             if campaign is None:
-                raise LookupError(f"campaign {self.campaign_id} does not exist")
+                raise repo.NotFound("campaign", self.campaign_id)
             if campaign.script_version_id is None or campaign.trunk_id is None:
                 raise ValueError(f"campaign {campaign.name!r} has no script version or no trunk: start it first")
             version = session.get(ScriptVersion, campaign.script_version_id)

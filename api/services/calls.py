@@ -1,0 +1,61 @@
+"""Call attempts of a campaign: outcome, timings, how they ended, and their events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from api.errors import NotFoundError, Unprocessable
+from api.schemas import CallAttemptDetail, CallAttemptOut
+from api.services.access import campaign_to_work, customer_to_read
+from api.services.customers import attempt_details
+from callbot.store.models import CallAttempt, CampaignCustomer
+from callbot.store.models_api import User, UserRole
+from dialer.outcome import CallOutcome
+
+__all__ = ["list_calls", "get_call"]
+
+
+def list_calls(session: Session, user: User, campaign_id: int, *,
+               outcome: list[CallOutcome] | None = None, since: datetime | None = None,
+               until: datetime | None = None, customer_id: int | None = None,
+               offset: int = 0, limit: int = 50) -> tuple[list[CallAttemptOut], int]:
+    """The campaign's attempts, newest first (an agent's: those of their customers)."""
+    campaign_to_work(session, user, campaign_id)
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise Unprocessable(f"{name} needs a time zone, e.g. 2025-03-01T00:00:00+07:00",
+                                field=name)
+    ca = CallAttempt
+    where: list[Any] = [col(ca.campaign_id) == campaign_id]
+    if user.role is UserRole.AGENT:
+        where.append(col(ca.campaign_customer_id).in_(
+            sa.select(col(CampaignCustomer.id)).where(
+                col(CampaignCustomer.campaign_id) == campaign_id,
+                col(CampaignCustomer.assigned_agent_id) == user.id)))
+    if outcome:
+        where.append(col(ca.outcome).in_([o.value for o in outcome]))
+    if since is not None:
+        where.append(col(ca.created_at) >= since)
+    if until is not None:
+        where.append(col(ca.created_at) < until)
+    if customer_id is not None:
+        where.append(col(ca.campaign_customer_id) == customer_id)
+    total = session.execute(sa.select(sa.func.count()).select_from(ca).where(*where)
+                            ).scalar_one()
+    rows = session.exec(select(ca).where(*where).order_by(col(ca.id).desc())
+                        .offset(offset).limit(limit))
+    return [CallAttemptOut.model_validate(r, from_attributes=True) for r in rows], int(total)
+
+
+def get_call(session: Session, user: User, campaign_id: int, attempt_id: int
+             ) -> CallAttemptDetail:
+    """One attempt with its events."""
+    attempt = session.get(CallAttempt, attempt_id)
+    if attempt is None or attempt.campaign_id != campaign_id:
+        raise NotFoundError(f"campaign {campaign_id} has no call {attempt_id}")
+    customer_to_read(session, user, campaign_id, attempt.campaign_customer_id)
+    return attempt_details(session, [attempt])[0]
