@@ -5,6 +5,8 @@
 - :data:`CurrentUser` the signed-in, active user (401 otherwise);
 - :func:`require_role` a dependency refusing (403) users without one of the roles;
   :data:`ManagerUser`, :data:`ReaderUser` (manager or supervisor) are the usual ones;
+- :data:`IdPath`, :data:`IdQuery`, :data:`Offset` ids and offsets bounded to what the
+  database can hold (a larger number is a 422 naming the parameter, never a 500);
 - :data:`ReadableCampaign` the path's ``campaign_id`` as a campaign the user may read
   (its owning manager, or any supervisor); :data:`ManagedCampaign` one the user may change
   (its owning manager). Agents reach customers through
@@ -20,20 +22,21 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.auth import TokenCodec
 from api.errors import Forbidden, Unauthorized
+from api.schemas import MAX_ID
 from api.services.access import campaign_to_manage, campaign_to_read
 from api.settings import ApiSettings
 from callbot.store.models import Campaign
 from callbot.store.models_api import User, UserRole
 
 __all__ = [
-    "API_PREFIX", "TOKEN_URL", "SessionDep", "NowDep", "SettingsDep", "TokenDep", "CurrentUser",
+    "API_PREFIX", "TOKEN_URL", "MAX_ID", "IdPath", "IdQuery", "Offset", "SessionDep", "NowDep", "SettingsDep", "TokenDep", "CurrentUser",
     "ManagerUser", "ReaderUser", "ReadableCampaign", "ManagedCampaign", "require_role",
     "get_session", "get_now", "get_current_user",
 ]
@@ -59,6 +62,10 @@ def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(get_now)]
@@ -101,11 +108,11 @@ ManagerUser = Annotated[User, Depends(require_role(UserRole.MANAGER))]
 ReaderUser = Annotated[User, Depends(require_role(UserRole.MANAGER, UserRole.SUPERVISOR))]
 
 
-def _readable(campaign_id: int, session: SessionDep, user: CurrentUser) -> Campaign:
+def _readable(campaign_id: IdPath, session: SessionDep, user: CurrentUser) -> Campaign:
     return campaign_to_read(session, user, campaign_id)
 
 
-def _managed(campaign_id: int, session: SessionDep, user: CurrentUser) -> Campaign:
+def _managed(campaign_id: IdPath, session: SessionDep, user: CurrentUser) -> Campaign:
     return campaign_to_manage(session, user, campaign_id)
 
 

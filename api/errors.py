@@ -85,8 +85,8 @@ class ErrorBody(BaseModel):
 
     model_config = {"extra": "allow", "json_schema_extra": {"examples": [{
         "error": "status_refused",
-        "message": "Status change refused: joined -> confirmed is not an allowed change; "
-                   "from joined the status can only move to: cancelled.",
+        "message": "Status change refused: Joined -> Confirmed is not an allowed change; "
+                   "from Joined the status can only move to: Cancelled.",
         "field": "status"}]}}
 
 
@@ -194,6 +194,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ImportFileError)
     async def _import_file(_: Request, exc: ImportFileError) -> JSONResponse:
+        if isinstance(exc.__cause__, ImportConfigError):
+            # The user's column mapping does not fit the file's header.
+            return _json(422, error_body("import_config_invalid", exc.detail, "mapping"))
         return _json(422, error_body("import_file_unreadable", exc.detail, "file"))
 
     @app.exception_handler(ImportConfigError)

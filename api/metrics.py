@@ -38,7 +38,7 @@ from prometheus_client import (
 __all__ = [
     "REGISTRY", "CONTENT_TYPE", "ACTIVE_CALLS", "CALL_ATTEMPTS", "DIALER_LAG",
     "WEBHOOK_DELIVERIES",
-    "call_started", "call_finished", "set_active_calls", "set_dialer_lag", "webhook_delivered",
+    "call_started", "call_finished", "attempt_finished", "set_active_calls", "set_dialer_lag", "webhook_delivered",
     "render", "JsonFormatter", "configure_logging",
 ]
 
@@ -72,9 +72,14 @@ def call_started(campaign_id: int) -> None:
 def call_finished(campaign_id: int, outcome: str) -> None:
     """A call of the campaign ended with ``outcome`` (a :class:`dialer.outcome.CallOutcome`
     value); it no longer counts as active. Pair it with :func:`call_started`."""
-    label = str(campaign_id)
-    ACTIVE_CALLS.labels(campaign=label).dec()
-    CALL_ATTEMPTS.labels(campaign=label, outcome=str(outcome)).inc()
+    ACTIVE_CALLS.labels(campaign=str(campaign_id)).dec()
+    attempt_finished(campaign_id, outcome)
+
+
+def attempt_finished(campaign_id: int, outcome: str) -> None:
+    """Count a finished attempt without touching the active calls (for a worker that sets
+    them with :func:`set_active_calls`)."""
+    CALL_ATTEMPTS.labels(campaign=str(campaign_id), outcome=str(outcome)).inc()
 
 
 def set_active_calls(campaign_id: int, count: int) -> None:

@@ -4,13 +4,19 @@ in :mod:`callbot.store.models` and :mod:`callbot.store.models_api`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Token", "Page", "Message"]
+__all__ = ["Token", "Page", "Message", "MAX_ID", "RowId"]
 
 T = TypeVar("T")
+
+MAX_ID = 2**31 - 1
+"""Largest row id (a 32-bit INTEGER on PostgreSQL); larger ids are refused as invalid."""
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row id in a request body: what the database can hold."""
 
 
 class Token(BaseModel):
@@ -45,7 +51,7 @@ from pydantic import field_validator  # noqa: E402
 from pydantic.json_schema import SkipJsonSchema  # noqa: E402
 from sqlmodel import SQLModel  # noqa: E402
 
-from callbot.store.models import CampaignBase  # noqa: E402
+from callbot.store.models import CampaignBase, TrunkCreate  # noqa: E402
 from callbot.store.retry import RetryRules  # noqa: E402
 
 CAMPAIGN_EXAMPLE: dict[str, Any] = {
@@ -58,9 +64,20 @@ CAMPAIGN_EXAMPLE: dict[str, Any] = {
 }
 
 
+class TrunkIn(TrunkCreate):
+    """A SIP trunk to add (RFC 3261 section 22 digest credentials)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "viettel-hcm", "host": "sip.carrier.example", "port": 5060,
+        "username": "84287300", "password": "s3cret", "registration": True,
+        "caller_id": "+842873001234", "max_concurrent": 60, "cps": 10}]})
+
+
 class CampaignIn(CampaignBase):
     """A new campaign's settings; it belongs to the manager who creates it."""
 
+    script_id: RowId | None = None
+    trunk_id: RowId | None = None
     owner_id: SkipJsonSchema[int | None] = Field(default=None, exclude=True)
 
     model_config = ConfigDict(json_schema_extra={"examples": [CAMPAIGN_EXAMPLE]})
@@ -75,8 +92,8 @@ class CampaignUpdate(SQLModel):
     """Settings to change; fields left out keep their value."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    script_id: int | None = None
-    trunk_id: int | None = None
+    script_id: RowId | None = None
+    trunk_id: RowId | None = None
     caller_id: str | None = Field(default=None, max_length=64)
     max_concurrent: int | None = Field(default=None, ge=1, le=10_000)
     cps: float | None = Field(default=None, gt=0, le=1000)
@@ -214,7 +231,7 @@ class CampaignCustomerOut(BaseModel):
 class StatusChangeIn(BaseModel):
     status: CustomerStatus
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "confirmed"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "Confirmed"}]})
 
 
 class StatusChangeOut(BaseModel):
@@ -254,8 +271,8 @@ class DoNotContactOut(BaseModel):
 class AssignIn(BaseModel):
     """Assign campaign customers to an agent (``agent_id`` null: unassign)."""
 
-    agent_id: int | None
-    customer_ids: list[int] = Field(min_length=1, max_length=10_000)
+    agent_id: RowId | None
+    customer_ids: list[RowId] = Field(min_length=1, max_length=10_000)
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"agent_id": 4, "customer_ids": [101, 102, 103]}]})

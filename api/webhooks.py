@@ -46,6 +46,7 @@ from api import metrics
 from api.errors import NotFoundError, Unprocessable
 from api.services.audit import record, snapshot
 from callbot.store.db import write_transaction
+from callbot.store.models import StatusChange
 from callbot.store.models_api import (
     User,
     Webhook,
@@ -57,11 +58,14 @@ from callbot.store.models_api import (
     WebhookUpdate,
 )
 from callbot.store.types import utc
+from dialer.outcome import CallResult
+from scripts_dsl.status import CustomerStatus
 
 __all__ = [
     "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "EVENT_HEADER", "DELIVERY_HEADER",
     "WebhookError", "SignatureInvalid",
     "sign", "verify_signature", "enqueue_event", "backoff_delay", "envelope",
+    "status_changed_payload", "call_finished_payload",
     "SenderConfig", "DeliveryJob", "WebhookSender", "claim_due", "record_result",
     "delivery_state", "WebhookCreated", "WebhookDeliveryPublic",
     "create_webhook", "list_webhooks", "get_webhook", "update_webhook", "delete_webhook",
@@ -146,6 +150,25 @@ def enqueue_event(session: Session, campaign_id: int, event: WebhookEvent | str,
     if rows:
         session.flush()
     return [r.id for r in rows if r.id is not None]
+
+
+def status_changed_payload(change: StatusChange) -> dict[str, Any]:
+    """The ``data`` of a ``status.changed`` event, from the store's audit row."""
+    return {"campaign_customer_id": change.campaign_customer_id,
+            "from": change.from_status.value, "to": change.to_status.value,
+            "source": change.source.value, "actor": change.actor,
+            "at": utc(change.at).isoformat(), "attempt_id": change.attempt_id,
+            "applied": change.applied, "message": change.message}
+
+
+def call_finished_payload(attempt_id: int, campaign_customer_id: int, result: CallResult,
+                          status: CustomerStatus) -> dict[str, Any]:
+    """The ``data`` of a ``call.finished`` event (no keypresses: they may be secrets)."""
+    return {"attempt_id": attempt_id, "campaign_customer_id": campaign_customer_id,
+            "outcome": result.outcome.value, "sip_status": result.sip_status,
+            "ring_ms": result.ring_ms, "talk_ms": result.talk_ms,
+            "reason": result.reason.value, "message": result.message,
+            "status": CustomerStatus(status).value}
 
 
 # --- the sender -------------------------------------------------------------------------
@@ -420,6 +443,7 @@ def get_webhook(session: Session, campaign_id: int, webhook_id: int) -> Webhook:
     hook = session.get(Webhook, webhook_id)
     if hook is None or hook.campaign_id != campaign_id:
         raise NotFoundError(f"campaign {campaign_id} has no webhook {webhook_id}")
+    hook.events = [WebhookEvent(e) for e in hook.events]  # JSON gives them back as strings
     return hook
 
 

@@ -1,51 +1,59 @@
 """A whole campaign against the simulated carrier, run by real ``callbot campaign work`` processes.
 
-    .venv/bin/python -m bench.campaign [--quick] [--no-write]
+    .venv/bin/python -m bench.campaign [--quick] [--profile] [--no-write]
 
-Every part runs as it does in production, each in its own process: the carrier is
-``python -m callbot simulate-carrier --config FILE`` (:class:`dialer.simphone.PhoneSimulator`,
-SIP over UDP and RTP on loopback) and the dialers are ``python -m callbot campaign work``
-workers. This module only writes the inputs, creates the campaign through
-:func:`callbot.campaign.setup.create_campaign` (the code ``callbot campaign run`` uses), watches
-the database and reads the results back.
+Every part runs as in production, each in its own process: the carrier is ``python -m callbot
+simulate-carrier --config FILE`` (:class:`dialer.simphone.PhoneSimulator`, SIP over UDP and RTP
+on loopback) and the dialers are ``python -m callbot campaign work`` workers. This module writes
+the inputs, creates the campaign through :func:`callbot.campaign.setup.create_campaign` (the code
+``callbot campaign run`` uses), watches the database and reads the results back.
 
 The customers (2,000; ``--quick``: 300) have deterministic phones, one behaviour per number:
 
-* 92 % answer after a short ring and press 1 about half a second after the answer; the script
-  (``bench/scripts/campaign_confirm.yaml``: a menu with a short prompt, key 1 -> set_status
-  Confirmed -> hangup without a prompt) then writes the status change during the call and
-  hangs up;
+* 92 % answer after a 300 ms ring and press 1 (RFC 4733) half a second after the answer; the
+  script (``bench/scripts/campaign_confirm.yaml``: a menu with a short prompt, key 1 ->
+  set_status Confirmed -> hangup without a prompt) writes the status change during the call
+  and hangs up;
 * 4 % are busy (486 at once), 2 % never answer (our CANCEL after the campaign's ring timeout,
-  5 s), 2 % decline (603 after a short ring).
+  5 s), 2 % decline (603 after 500 ms).
 
-The campaign allows two attempts and retries busy and unanswered customers after a few
-seconds, so every customer has an exact expected number of attempts: 1 for answering and
-declining phones, 2 for busy and silent ones. Three runs, each on a fresh database:
-SQLite (WAL) with one worker, PostgreSQL (a database created for the run on the local server
-and dropped after it) with one worker, then with two.
+The campaign allows two attempts and retries busy and unanswered customers after 3 s, so every
+customer has an exact expected number of attempts: 1 for answering and declining phones, 2 for
+busy and silent ones. Three runs, each on a fresh database: SQLite (WAL) with one worker,
+PostgreSQL (a database created for the run on the local server, dropped after it) with one
+worker, then with two.
 
 Measured per run:
 
-* **concurrency held**: attempts in state ``dialing`` (INVITE sent, call not finished),
-  sampled from the database every 0.5 s by a thread of this process; max, and p50 over the
-  steady part;
+* **concurrency held**: attempts in state ``dialing`` (marked just before the INVITE, until the
+  result is written), sampled from the database every 0.5 s by a thread of this process; max,
+  and p50 over the steady part;
 * **calls per second**: attempts dialed per second in the steady part (between the 10th and
-  the 90th percentile of dial times, so the ramp-up and the tail of retries and 5 s no-answer
-  calls are left out), and over the whole campaign;
+  the 90th percentile of the dial times, leaving out the start burst and the tail of retries
+  and 5 s no-answer calls), and over the whole campaign;
 * **time to complete**: from the first attempt recorded to the last one finished (database
-  timestamps), and the workers' process lifetime (start-up included);
-* **failures**: attempts with outcome ``failed``, abandoned attempts, error lines in the
-  workers' logs;
-* **CPU** of every worker process (``/proc/PID/stat`` utime + stime, read when it exits, before
-  it is reaped) and of the carrier during the run.
+  timestamps);
+* **failures**: attempts with outcome ``failed`` (their messages are listed), abandoned
+  attempts, error lines in the workers' logs;
+* **CPU** of every worker process (``/proc/PID/stat`` utime + stime, read when it has exited
+  but before it is reaped; start-up included) and of the carrier during the run;
+* **where a call's time goes**: claim -> INVITE, ring and talk as the dialer saw them, the mean
+  holding time (Little's law: ``max_concurrent / holding`` bounds the dial rate), keypresses
+  that never reached the dialer and, for those calls, how much longer the carrier's call lasted
+  than ours (our 200 OK processing was late by about that much).
 
-Correctness is checked on the same run: each customer's attempts equal the expected number
-and every attempt's outcome is the expected one (no double calls, no lost calls), the carrier
-saw exactly one INVITE per attempt for each number (its own log, independent of our
-database), answering customers end Confirmed, and the campaign report's totals agree with the
-rows. Prints rich tables; unless ``--no-write``, the figures replace (or are appended as) the
-section "Campaigns" of BENCHMARKS.md, re-read right before the one write. Every process is
-stopped by its PID with a bounded wait.
+Correctness is checked on the same run: each customer's attempts equal the expected number and
+every attempt's outcome is the expected one (no double calls, no lost calls); the carrier saw
+exactly one INVITE per attempt for each number (its own log, independent of our database); a
+customer is Confirmed exactly when one of their calls recorded key 1 (no result lost); the
+sampled concurrency stays within the campaign's limit and the steady dial rate within its cps;
+the campaign report's totals agree with the rows; the workers exit 0 without errors.
+
+``--profile`` attaches py-spy (``--gil --nonblocking``; install it into the venv, it is not a
+project dependency) to every worker and adds where the worker's GIL time went to the notes.
+Prints rich tables; unless ``--no-write``, the figures replace (or are appended as) the section
+"Campaigns" of BENCHMARKS.md, re-read right before the one write. Every process is stopped by
+its PID with a bounded wait.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,7 +76,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -103,6 +112,8 @@ STEADY: Final = (0.10, 0.90)  # the steady part: between these quantiles of the 
 START_BOUND: Final = 30.0  # seconds the carrier may take to start
 STOP_BOUND: Final = 10.0  # seconds a process may take to stop after a signal
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
+MAX_PROBLEMS: Final = 8  # customers listed by name when checks fail
+CPS_TOLERANCE: Final = 1.05  # the steady dial rate may exceed the cps by rounding, not more
 
 
 class BenchError(RuntimeError):
@@ -119,19 +130,14 @@ class Kind:
     name: str
     behaviour: dict[str, Any]
     outcome: CallOutcome
-    attempts: int  # attempts the campaign must make (MAX_ATTEMPTS allows a retry)
-    status: CustomerStatus  # the customer's status at the end
+    attempts: int  # attempts the campaign must make (MAX_ATTEMPTS allows one retry)
 
 
 ANSWER: Final = Kind("answer, press 1", {"action": "answer", "ring_seconds": 0.3, "press": "1",
-                                         "digits_after": 0.5, "hangup_after": 15},
-                     CallOutcome.ANSWERED, 1, CustomerStatus.CONFIRMED)
-BUSY: Final = Kind("busy", {"action": "busy", "ring_seconds": 0}, CallOutcome.BUSY, 2,
-                   CustomerStatus.REGISTERED)
-NO_ANSWER: Final = Kind("no answer", {"action": "no_answer"}, CallOutcome.NO_ANSWER, 2,
-                        CustomerStatus.REGISTERED)
-DECLINE: Final = Kind("decline", {"action": "decline", "ring_seconds": 0.5}, CallOutcome.DECLINED, 1,
-                      CustomerStatus.REGISTERED)
+                                         "digits_after": 0.5, "hangup_after": 15}, CallOutcome.ANSWERED, 1)
+BUSY: Final = Kind("busy", {"action": "busy", "ring_seconds": 0}, CallOutcome.BUSY, 2)
+NO_ANSWER: Final = Kind("no answer", {"action": "no_answer"}, CallOutcome.NO_ANSWER, 2)
+DECLINE: Final = Kind("decline", {"action": "decline", "ring_seconds": 0.5}, CallOutcome.DECLINED, 1)
 
 
 def kind_of(index: int) -> Kind:
@@ -317,6 +323,7 @@ class Settings:
     customers: int
     max_concurrent: int
     cps: float
+    profile: bool = False
 
 
 @dataclass
@@ -327,6 +334,19 @@ class WorkerStat:
     lifetime_s: float
     attempts: int
     error_lines: int
+    profile: Path | None = None
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where a call's time goes, from the attempts' rows and the carrier's log (ms)."""
+
+    claim_to_invite: tuple[float, float]  # p50, p99: attempt recorded -> marked dialing
+    ring: tuple[float, float]  # INVITE -> 200 OK as we saw it (the phones ring 300 ms)
+    talk: tuple[float, float]  # answered calls: 200 OK -> our BYE
+    holding_s: float  # mean time an attempt stays dialing (INVITE -> result written)
+    keys_lost: int  # answered calls that got no keypress (the phone pressed 1 on every one)
+    late_answer_ms: float  # p50 over those: the carrier's talk minus ours (200 OK processed late)
 
 
 @dataclass
@@ -347,6 +367,7 @@ class RunResult:
     failed: int
     abandoned: int
     carrier_cpu_s: float
+    timings: Timings
     checks: dict[str, bool]
     problems: list[str] = field(default_factory=list)
 
@@ -364,6 +385,12 @@ def _prerender(cache: Path) -> None:
     compiled = load_script(ScriptCallOptions(script=SCRIPT))
     voice = compiled.voice or compiled.language
     asyncio.run(PromptRenderer(cache).prerender(Prompt(t, voice) for t in static_texts(compiled)))
+
+
+def py_spy() -> str | None:
+    """py-spy next to this interpreter (pip install py-spy into the venv) or on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
 def run_campaign(label: str, url: str, workers: int, settings: Settings, carrier: Carrier,
@@ -387,16 +414,27 @@ def run_campaign(label: str, url: str, workers: int, settings: Settings, carrier
     sampler = Sampler(make_engine(url), campaign_id)
     sampler.start()
     procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    profilers: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+    spy = py_spy() if settings.profile else None
     began = time.monotonic()
     for index in range(workers):
-        worker_id = f"bench-{label.replace(' ', '-')}-w{index + 1}"
+        worker_id = f"bench-{label.replace(' ', '-').replace(',', '')}-w{index + 1}"
         log = workdir / f"{worker_id}.log"
         with log.open("wb") as out:
-            procs.append((worker_id, subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "callbot", "campaign", "work", "--campaign", str(campaign_id),
                  "--db", url, "--worker-id", worker_id, "--prompt-cache", str(workdir / "prompts"),
                  "--bind", "127.0.0.1:0"],
-                stdout=out, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT), log))
+                stdout=out, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT)
+        procs.append((worker_id, proc, log))
+        if spy is not None:
+            # Attached by PID, so the worker's own CPU time stays its own; --nonblocking does
+            # not pause the worker to take a sample.
+            raw = workdir / f"{worker_id}.pyspy"
+            with (workdir / f"{worker_id}.pyspy.log").open("wb") as out:
+                profilers[worker_id] = (subprocess.Popen(
+                    [spy, "record", "--pid", str(proc.pid), "--gil", "--nonblocking", "--rate", str(PROFILE_RATE),
+                     "--format", "raw", "-o", str(raw)], stdout=out, stderr=subprocess.STDOUT), raw)
     ended: dict[str, tuple[float, float]] = {}  # worker id -> (cpu s, lifetime s)
     timed_out = False
     try:
@@ -414,24 +452,40 @@ def run_campaign(label: str, url: str, workers: int, settings: Settings, carrier
             if worker_id not in ended:
                 ended[worker_id] = (cpu_seconds(proc.pid) or 0.0, time.monotonic() - began)
                 stop_process(proc, signal.SIGTERM)
+        for profiler, _ in profilers.values():
+            try:
+                profiler.wait(timeout=STOP_BOUND)  # py-spy writes its file when the worker exits
+            except subprocess.TimeoutExpired:
+                stop_process(profiler)
         sampler.stop()
     process_s = time.monotonic() - began
     carrier_cpu = carrier.cpu() - carrier_cpu0
     time.sleep(0.5)  # the carrier's last log lines
-    invites = carrier.invites(log_offset)
-    return analyse(label, engine, campaign_id, settings, procs, ended, timed_out, process_s,
-                   sampler.samples, invites, carrier_cpu)
+    lines = carrier.lines(log_offset)
+    workers_stats = []
+    for worker_id, proc, log in procs:
+        cpu, lifetime = ended[worker_id]
+        text = log.read_text(encoding="utf-8", errors="replace")
+        errors = sum(1 for line in text.splitlines() if " ERROR " in line or line.startswith("Traceback"))
+        raw_profile = profilers[worker_id][1] if worker_id in profilers else None
+        workers_stats.append(WorkerStat(worker_id, proc.returncode, cpu, lifetime, 0, errors,
+                                        raw_profile if raw_profile is not None and raw_profile.exists() else None))
+    return analyse(label, engine, campaign_id, settings, workers_stats, timed_out, process_s,
+                   sampler.samples, carrier.invites(lines), carrier.talks(lines), carrier_cpu)
 
 
-def analyse(label: str, engine: sa.Engine, campaign_id: int, settings: Settings,
-            procs: list[tuple[str, subprocess.Popen[bytes], Path]], ended: dict[str, tuple[float, float]],
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def analyse(label: str, engine: sa.Engine, campaign_id: int, settings: Settings, workers: list[WorkerStat],
             timed_out: bool, process_s: float, samples: list[tuple[float, int]], invites: Counter[str],
-            carrier_cpu: float) -> RunResult:
+            carrier_talks: dict[str, float], carrier_cpu: float) -> RunResult:
     ca, cc, cu = (m.__table__ for m in (CallAttempt, CampaignCustomer, Customer))  # type: ignore[attr-defined]
     with Session(engine) as session:
         attempts = session.execute(
             sa.select(ca.c.campaign_customer_id, ca.c.state, ca.c.outcome, ca.c.worker_id, ca.c.created_at,
-                      ca.c.started_at, ca.c.ended_at)
+                      ca.c.started_at, ca.c.ended_at, ca.c.ring_ms, ca.c.talk_ms, ca.c.digits, ca.c.message)
             .where(ca.c.campaign_id == campaign_id)).all()
         customers = session.execute(
             sa.select(cc.c.id, cu.c.phone, cc.c.status, cc.c.attempts, cc.c.done)
@@ -442,25 +496,34 @@ def analyse(label: str, engine: sa.Engine, campaign_id: int, settings: Settings,
     for row in attempts:
         by_customer.setdefault(row.campaign_customer_id, []).append(row)
     index_of = {phone_of(i): i for i in range(settings.customers)}
-    wrong_attempts = wrong_outcome = wrong_status = wrong_invites = 0
+    wrong = Counter[str]()
+    late_answers: list[float] = []
     for row in customers:
         kind = kind_of(index_of[row.phone])
         mine = by_customer.get(row.id, [])
-        if len(mine) != kind.attempts or row.attempts != kind.attempts:
-            wrong_attempts += 1
-            if len(problems) < 5:
-                problems.append(f"{row.phone} ({kind.name}): {len(mine)} attempts, expected {kind.attempts}")
-        if any(a.outcome != kind.outcome.value for a in mine):
-            wrong_outcome += 1
-            if len(problems) < 5:
-                problems.append(f"{row.phone} ({kind.name}): outcomes {[a.outcome for a in mine]}")
-        if str(row.status) != kind.status.value:
-            wrong_status += 1
         dialed = sum(1 for a in mine if a.started_at is not None)
-        if invites.get(row.phone, 0) != dialed:
-            wrong_invites += 1
-            if len(problems) < 5:
-                problems.append(f"{row.phone}: carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}")
+        # The script confirms on key 1: a customer is Confirmed exactly when one of their
+        # answered calls recorded that key (a keypress lost on the way is counted apart).
+        pressed = any(str(a.outcome) == CallOutcome.ANSWERED.value and "1" in (a.digits or "") for a in mine)
+        expected_status = CustomerStatus.CONFIRMED if pressed else CustomerStatus.REGISTERED
+        findings = {
+            "attempts": (len(mine) != kind.attempts or row.attempts != kind.attempts,
+                         f"{len(mine)} attempts, expected {kind.attempts}"),
+            "outcome": (any(str(a.outcome) != kind.outcome.value for a in mine),
+                        f"outcomes {[str(a.outcome) for a in mine]}, expected {kind.outcome.value}"),
+            "status": (str(row.status) != expected_status.value,
+                       f"status {row.status}, expected {expected_status.value}"),
+            "invites": (invites.get(row.phone, 0) != dialed,
+                        f"the carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}"),
+        }
+        for name, (bad, text) in findings.items():
+            if bad:
+                wrong[name] += 1
+                if sum(wrong.values()) <= MAX_PROBLEMS:
+                    problems.append(f"{row.phone} ({kind.name}): {text}")
+        for a in mine:
+            if str(a.outcome) == CallOutcome.ANSWERED.value and not a.digits and row.phone in carrier_talks:
+                late_answers.append(1000 * carrier_talks[row.phone] - a.talk_ms)
     outcomes = Counter(str(a.outcome) for a in attempts)
     starts = np.sort(np.array([_ts(a.started_at) for a in attempts if a.started_at is not None]))
     created = [_ts(a.created_at) for a in attempts]
@@ -476,17 +539,26 @@ def analyse(label: str, engine: sa.Engine, campaign_id: int, settings: Settings,
     counts = [n for _, n in samples]
     steady = [n for t, n in samples if steady_from <= t <= steady_to] or counts or [0]
     per_worker = Counter(str(a.worker_id) for a in attempts)
-    workers = []
-    for worker_id, proc, log in procs:
-        cpu, lifetime = ended[worker_id]
-        text = log.read_text(encoding="utf-8", errors="replace")
-        errors = sum(1 for line in text.splitlines() if " ERROR " in line or line.startswith("Traceback"))
-        workers.append(WorkerStat(worker_id, proc.returncode, cpu, lifetime, per_worker[worker_id], errors))
+    for worker in workers:
+        worker.attempts = per_worker[worker.worker_id]
+    answered = [a for a in attempts if str(a.outcome) == CallOutcome.ANSWERED.value]
+    claim_to_invite = [1000 * (_ts(a.started_at) - _ts(a.created_at)) for a in attempts if a.started_at is not None]
+    holding = [_ts(a.ended_at) - _ts(a.started_at) for a in attempts if a.started_at is not None and a.ended_at is not None]
+    timings = Timings(
+        claim_to_invite=(_pct(claim_to_invite, 50), _pct(claim_to_invite, 99)),
+        ring=(_pct([a.ring_ms for a in answered], 50), _pct([a.ring_ms for a in answered], 99)),
+        talk=(_pct([a.talk_ms for a in answered], 50), _pct([a.talk_ms for a in answered], 99)),
+        holding_s=float(np.mean(holding)) if holding else float("nan"),
+        keys_lost=sum(1 for a in answered if not a.digits),
+        late_answer_ms=_pct(late_answers, 50),
+    )
     checks = {
-        "attempts per customer as expected (no double calls)": wrong_attempts == 0,
-        "every attempt's outcome as expected": wrong_outcome == 0,
-        "answering customers Confirmed, others Registered": wrong_status == 0,
-        "carrier saw one INVITE per attempt": wrong_invites == 0,
+        "attempts per customer as expected (no double calls)": wrong["attempts"] == 0,
+        "every attempt's outcome as expected": wrong["outcome"] == 0,
+        "status Confirmed exactly where the call got key 1 (no result lost)": wrong["status"] == 0,
+        "calls at once within the campaign's limit": max(counts, default=0) <= settings.max_concurrent,
+        "steady dial rate within the campaign's cps": not steady_cps > settings.cps * CPS_TOLERANCE,
+        "carrier saw one INVITE per attempt": wrong["invites"] == 0,
         "report: attempts = rows = sum of outcomes": (rep.attempts == len(attempts)
                                                       == sum(rep.by_outcome.values())
                                                       == sum(r.attempts for r in customers)),
@@ -494,14 +566,19 @@ def analyse(label: str, engine: sa.Engine, campaign_id: int, settings: Settings,
                                                           and rep.in_progress == 0 and rep.remaining == 0),
         "workers exited 0 without errors": all(w.returncode == 0 and w.error_lines == 0 for w in workers),
     }
+    for name, count in wrong.items():
+        problems.append(f"{count} customers with a wrong {name}")
+    for message, count in Counter(str(a.message) for a in attempts
+                                  if str(a.outcome) == CallOutcome.FAILED.value).most_common(3):
+        problems.append(f"{count} failed attempts: {message}")
     return RunResult(
         label=label, database=engine.dialect.name, workers=workers, timed_out=timed_out,
         complete_s=complete_s, process_s=process_s, attempts=len(attempts), dialed=len(starts),
         steady_cps=steady_cps, overall_cps=overall_cps, concurrency_max=max(counts, default=0),
         concurrency_p50=float(np.median(steady)), outcomes=outcomes,
         failed=outcomes.get(CallOutcome.FAILED.value, 0),
-        abandoned=sum(1 for a in attempts if a.state == AttemptState.ABANDONED.value),
-        carrier_cpu_s=carrier_cpu, checks=checks, problems=problems,
+        abandoned=sum(1 for a in attempts if str(a.state) == AttemptState.ABANDONED.value),
+        carrier_cpu_s=carrier_cpu, timings=timings, checks=checks, problems=problems,
     )
 
 
@@ -510,11 +587,61 @@ def _ts(value: datetime | None) -> float:
     return value.timestamp()
 
 
+# --- profile --------------------------------------------------------------------------------------
+
+PROFILE_RATE: Final = 100  # py-spy samples per second
+PROFILE_PARTS: Final = (  # (part, a frame that marks it), first match wins, innermost frames last
+    ("start-up (imports, script, prompts)", ("_find_and_load", "CampaignWorker._load", "prerender")),
+    ("store: finish_attempt", ("finish_attempt",)),
+    ("store: mark_dialing", ("mark_dialing",)),
+    ("store: status change during the call", ("change_status",)),
+    ("store: claim_due", ("claim_due",)),
+    ("store: campaign state, remaining, leases", ("CampaignWorker._state", "CampaignWorker._remaining",
+                                                  "CampaignWorker._renew", "CampaignWorker._zones")),
+    ("SIP (parse, transactions, dialogs)", ("SipEndpoint", "dialer/sip/", "UserAgent")),
+    ("RTP and media clock", ("dialer/media.py", "dialer/rtp/", "dialer/codecs/")),
+    ("script engine and ScriptRun", ("callbot/engine.py", "scripts_dsl/")),
+    ("dialing (Softphone.dial, offer)", ("Softphone.dial", "dialer/sdp/")),
+)
+
+
+def profile_parts(raw: Path) -> tuple[int, Counter[str]]:
+    """Samples (GIL held) of a py-spy raw profile, and how many fell in each part."""
+    total, parts = 0, Counter[str]()
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        part = next((name for name, marks in PROFILE_PARTS if any(m in stack for m in marks)),
+                    "asyncio loop, threads and other")
+        parts[part] += int(count)
+    return total, parts
+
+
+def profile_note(result: RunResult) -> str | None:
+    notes = []
+    for worker in result.workers:
+        if worker.profile is None:
+            continue
+        total, parts = profile_parts(worker.profile)
+        if not total:
+            continue
+        held = total / PROFILE_RATE / max(worker.lifetime_s, 1e-9)
+        top = ", ".join(f"{name} {100 * n / total:.0f} %" for name, n in parts.most_common())
+        notes.append(f"{result.label} ({worker.worker_id.rsplit('-', 1)[1]}), py-spy --gil: the worker held the "
+                     f"GIL {100 * held:.0f} % of its life; of that: {top}.")
+    return " ".join(notes) or None
+
+
 # --- output ---------------------------------------------------------------------------------------
 
 COLUMNS: Final = ["run", "workers", "complete s", "dials/s steady", "dials/s overall", "calls at once max",
                   "at once p50", "attempts", "failed", "abandoned", "worker CPU s (% of a core)", "CPU ms/attempt",
                   "carrier CPU s", "checks"]
+TIME_COLUMNS: Final = ["run", "claim -> INVITE p50/p99 ms", "ring p50/p99 ms (phone: 300)",
+                       "talk p50/p99 ms", "mean holding s", "max_concurrent / holding = rate bound /s",
+                       "keypresses lost", "their 200 OK processed late by p50 ms"]
 
 
 def row_of(result: RunResult) -> list[str]:
@@ -526,19 +653,26 @@ def row_of(result: RunResult) -> list[str]:
             "pass" if result.ok else "FAIL"]
 
 
-def rich_table(results: list[RunResult]) -> Table:
-    table = Table(title="Campaign against the simulated carrier")
-    for column in COLUMNS:
+def time_row_of(result: RunResult, settings: Settings) -> list[str]:
+    t = result.timings
+    bound = len(result.workers) * settings.max_concurrent / t.holding_s if t.holding_s > 0 else float("nan")
+    return [result.label, f"{t.claim_to_invite[0]:.0f} / {t.claim_to_invite[1]:.0f}", f"{t.ring[0]:.0f} / {t.ring[1]:.0f}",
+            f"{t.talk[0]:.0f} / {t.talk[1]:.0f}", f"{t.holding_s:.2f}", f"{bound:.1f}", str(t.keys_lost),
+            "-" if t.keys_lost == 0 else f"{t.late_answer_ms:.0f}"]
+
+
+def rich_table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for column in columns:
         table.add_column(column, justify="left" if column in ("run", "checks") else "right")
-    for result in results:
-        table.add_row(*row_of(result), style=None if result.ok else "red")
+    for row in rows:
+        table.add_row(*row, style="red" if row[-1] == "FAIL" else None)
     return table
 
 
-def markdown_table(results: list[RunResult]) -> list[str]:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(row_of(r)) + " |" for r in results]
-    return lines
+def markdown_table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def write_section(path: Path, section: str) -> None:
@@ -557,23 +691,26 @@ def write_section(path: Path, section: str) -> None:
 
 # --- main -----------------------------------------------------------------------------------------
 
+RUNS: Final = (("SQLite, 1 worker", "sqlite", 1), ("PostgreSQL, 1 worker", "postgresql", 1),
+               ("PostgreSQL, 2 workers", "postgresql", 2))
+
 
 def bench(settings: Settings, workdir: Path, console: Console) -> list[RunResult]:
+    if settings.profile and py_spy() is None:
+        raise BenchError("--profile needs py-spy (.venv/bin/pip install py-spy; not a project dependency)")
     customer_csv, carrier_yaml = write_inputs(workdir, settings.customers)
     _prerender(workdir / "prompts")
     carrier = Carrier(carrier_yaml, workdir / "carrier.log")
     port = carrier.start()
-    console.print(f"simulated carrier on 127.0.0.1:{port} (pid {carrier.proc.pid if carrier.proc else '?'})")
+    console.print(f"simulated carrier on 127.0.0.1:{port}")
     results: list[RunResult] = []
     try:
-        plan = [("SQLite, 1 worker", lambda: sqlite_database(workdir, "sqlite-1"), 1),
-                ("PostgreSQL, 1 worker", postgres_database, 1),
-                ("PostgreSQL, 2 workers", postgres_database, 2)]
-        for label, database, workers in plan:
-            with database() as url:
+        for label, kind, workers in RUNS:
+            database = sqlite_database(workdir, kind) if kind == "sqlite" else postgres_database()
+            with database as url:
                 result = run_campaign(label, url, workers, settings, carrier, customer_csv, workdir, console)
             results.append(result)
-            console.print(rich_table([result]))
+            console.print(rich_table(label, COLUMNS, [row_of(result)]))
             for problem in result.problems:
                 console.print(f"  [red]{problem}[/red]")
     finally:
@@ -587,9 +724,10 @@ def notes_for(results: list[RunResult], settings: Settings) -> list[str]:
     one, two = by_label.get("PostgreSQL, 1 worker"), by_label.get("PostgreSQL, 2 workers")
     if one is not None and two is not None:
         notes.append(f"Scaling on PostgreSQL, two workers against one: steady dial rate "
-                     f"{two.steady_cps:.1f} / {one.steady_cps:.1f} = **{two.steady_cps / one.steady_cps:.2f}x**, "
+                     f"{two.steady_cps:.1f} / {one.steady_cps:.1f} = **{two.steady_cps / one.steady_cps:.2f}x**; "
                      f"time to complete {one.complete_s:.1f} s -> {two.complete_s:.1f} s "
-                     f"({one.complete_s / two.complete_s:.2f}x).")
+                     f"({one.complete_s / two.complete_s:.2f}x faster); calls at once at most "
+                     f"{one.concurrency_max} -> {two.concurrency_max} (campaign limit {settings.max_concurrent}).")
     for result in results:
         failed = [name for name, ok in result.checks.items() if not ok]
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result.outcomes.items()))
@@ -597,6 +735,9 @@ def notes_for(results: list[RunResult], settings: Settings) -> list[str]:
         notes.append(f"{result.label}: attempts by outcome {outcomes}; by worker {split}; "
                      + ("all checks passed" if not failed else "FAILED: " + "; ".join(failed))
                      + (" (timed out)" if result.timed_out else "") + ".")
+        profile = profile_note(result)
+        if profile:
+            notes.append(profile)
     return notes
 
 
@@ -606,35 +747,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, help="customers (default 2000, quick 300)")
     parser.add_argument("--max-concurrent", type=int, default=100, help="campaign's calls at once (default 100)")
     parser.add_argument("--cps", type=float, default=50.0, help="campaign's new calls per second (default 50)")
+    parser.add_argument("--profile", action="store_true", help="attach py-spy (--gil) to every worker")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--markdown", type=Path, default=BENCHMARKS, help="the file to update (default BENCHMARKS.md)")
     args = parser.parse_args(argv)
     settings = Settings(customers=args.customers or (300 if args.quick else 2000),
-                        max_concurrent=args.max_concurrent, cps=args.cps)
+                        max_concurrent=args.max_concurrent, cps=args.cps, profile=args.profile)
     console = Console(width=max(160, Console().width))
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
         try:
             results = bench(settings, Path(tmp), console)
+            notes = notes_for(results, settings)  # reads the profiles in tmp
         except BenchError as exc:
             console.print(f"[red]error:[/red] {exc}")
             return 2
     load_after = os.getloadavg()
-    console.print(rich_table(results))
-    notes = notes_for(results, settings)
+    rows = [row_of(r) for r in results]
+    time_rows = [time_row_of(r, settings) for r in results]
+    console.print(rich_table("Campaign against the simulated carrier", COLUMNS, rows))
+    console.print(rich_table("Where a call's time goes", TIME_COLUMNS, time_rows))
     for note in notes:
         console.print(note)
     context = (f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs shared "
-               f"with the carrier, PostgreSQL and other work (load average {load_before[0]:.1f} before / "
+               f"by the carrier, the workers, PostgreSQL and other work (load average {load_before[0]:.1f} before / "
                f"{load_after[0]:.1f} after)")
     console.print(context)
     if not args.no_write:
-        header = (f"`python -m bench.campaign{' --quick' if args.quick else ''}`: {settings.customers} customers, "
-                  f"campaign limits {settings.max_concurrent} calls at once and {settings.cps:g} new calls per "
-                  f"second, {MAX_ATTEMPTS} attempts (busy and no answer retried after {RETRY_AFTER_S} s), ring "
-                  f"timeout {RING_TIMEOUT_S} s; `callbot simulate-carrier` and `callbot campaign work` each in "
-                  f"their own process on loopback. {context}.")
-        section = "\n".join([SECTION, "", header, "", *markdown_table(results), "", *notes]) + "\n"
+        header = (f"`python -m bench.campaign{' --quick' if args.quick else ''}{' --profile' if args.profile else ''}`"
+                  f" on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {settings.customers} customers, campaign limits "
+                  f"{settings.max_concurrent} calls at once and {settings.cps:g} new calls per second, "
+                  f"{MAX_ATTEMPTS} attempts (busy and no answer retried after {RETRY_AFTER_S} s), ring timeout "
+                  f"{RING_TIMEOUT_S} s; `callbot simulate-carrier` and `callbot campaign work` each in their own "
+                  f"process on loopback. {context}.")
+        section = "\n".join([SECTION, "", header, "", *markdown_table(COLUMNS, rows), "",
+                             *markdown_table(TIME_COLUMNS, time_rows), "", *notes]) + "\n"
         write_section(args.markdown, section)
         console.print(f"updated {args.markdown}")
     return 0 if all(r.ok for r in results) else 1

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(sip-tester baresip kamailio espeak-ng libespeak-ng1 ffmpeg sox graphviz)
+DEBIAN_PACKAGES=(sip-tester baresip kamailio espeak-ng libespeak-ng1 ffmpeg sox graphviz fonts-dejavu-core)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, IdPath, IdQuery, Offset, SessionDep
 from api.schemas import CallAttemptDetail, CallAttemptOut, Page
 from api.services import calls as service
 from dialer.outcome import CallOutcome
@@ -16,11 +16,11 @@ router = APIRouter(prefix="/campaigns/{campaign_id}/calls", tags=["calls"])
 
 
 @router.get("", response_model=Page[CallAttemptOut])
-def list_calls(session: SessionDep, user: CurrentUser, campaign_id: int,
+def list_calls(session: SessionDep, user: CurrentUser, campaign_id: IdPath,
                outcome: Annotated[list[CallOutcome] | None, Query()] = None,
                since: datetime | None = None, until: datetime | None = None,
-               customer_id: int | None = None,
-               offset: Annotated[int, Query(ge=0)] = 0,
+               customer_id: IdQuery = None,
+               offset: Offset = 0,
                limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Page[CallAttemptOut]:
     items, total = service.list_calls(session, user, campaign_id, outcome=outcome, since=since,
                                       until=until, customer_id=customer_id, offset=offset,
@@ -29,6 +29,6 @@ def list_calls(session: SessionDep, user: CurrentUser, campaign_id: int,
 
 
 @router.get("/{attempt_id}", response_model=CallAttemptDetail)
-def read_call(session: SessionDep, user: CurrentUser, campaign_id: int,
-              attempt_id: int) -> CallAttemptDetail:
+def read_call(session: SessionDep, user: CurrentUser, campaign_id: IdPath,
+              attempt_id: IdPath) -> CallAttemptDetail:
     return service.get_call(session, user, campaign_id, attempt_id)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import CurrentUser, ManagedCampaign, ManagerUser, NowDep, SessionDep
+from api.deps import CurrentUser, IdPath, ManagedCampaign, ManagerUser, NowDep, Offset, SessionDep
 from api.schemas import CampaignIn, CampaignUpdate, Page
 from api.services import campaigns as service
 from api.services.access import campaign_to_work
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 def list_campaigns(session: SessionDep, user: CurrentUser, state: CampaignState | None = None,
                    q: Annotated[str | None, Query(max_length=200,
                                                   description="text in the name")] = None,
-                   offset: Annotated[int, Query(ge=0)] = 0,
+                   offset: Offset = 0,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Page[CampaignPublic]:
     """Campaigns you may see: a manager's own, all for a supervisor, an agent's assigned."""
     rows, total = service.list_campaigns(session, user, state=state, q=q, offset=offset,
@@ -37,12 +37,12 @@ def create_campaign(session: SessionDep, actor: ManagerUser, now: NowDep,
 
 
 @router.get("/{campaign_id}", response_model=CampaignPublic)
-def read_campaign(session: SessionDep, user: CurrentUser, campaign_id: int) -> CampaignPublic:
+def read_campaign(session: SessionDep, user: CurrentUser, campaign_id: IdPath) -> CampaignPublic:
     return CampaignPublic.model_validate(campaign_to_work(session, user, campaign_id))
 
 
 @router.patch("/{campaign_id}", response_model=CampaignPublic)
-def update_campaign(session: SessionDep, actor: ManagerUser, now: NowDep, campaign_id: int,
+def update_campaign(session: SessionDep, actor: ManagerUser, now: NowDep, campaign_id: IdPath,
                     data: CampaignUpdate) -> CampaignPublic:
     """Change settings: trunk, caller ID, concurrency, calls per second, calling hours and
     time zone, retry rules ... (the script only while the campaign is a draft)."""
@@ -52,7 +52,7 @@ def update_campaign(session: SessionDep, actor: ManagerUser, now: NowDep, campai
 
 def _move(action: str, summary: str) -> None:
     def move(session: SessionDep, actor: ManagerUser, now: NowDep,
-             campaign_id: int) -> CampaignPublic:
+             campaign_id: IdPath) -> CampaignPublic:
         return CampaignPublic.model_validate(
             service.move_campaign(session, actor, campaign_id, action, now=now))
 
@@ -71,7 +71,7 @@ _move("stop", "Stop a campaign for good")
 
 @router.get("/{campaign_id}/list-settings", response_model=ListSettingsBase)
 def read_list_settings(session: SessionDep, user: CurrentUser,
-                       campaign_id: int) -> ListSettingsBase:
+                       campaign_id: IdPath) -> ListSettingsBase:
     """Required fields and duplicate-check fields of the campaign's customer lists."""
     campaign_to_work(session, user, campaign_id)
     return service.list_settings(session, campaign_id)

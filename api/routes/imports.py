@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
-from api.deps import CurrentUser, ManagerUser, NowDep, SessionDep
+from api.deps import CurrentUser, IdPath, ManagerUser, NowDep, SessionDep
 from api.schemas import ImportResult
 from api.services import imports as service
 from api.services.access import campaign_to_work
@@ -21,7 +21,7 @@ _TYPES = {"csv": "text/csv; charset=utf-8",
              responses={422: {"description": "the file cannot be read (nothing imported), or "
                                              "the mapping is invalid"}})
 def import_customers(
-    session: SessionDep, user: ManagerUser, now: NowDep, campaign_id: int,
+    session: SessionDep, user: ManagerUser, now: NowDep, campaign_id: IdPath,
     file: Annotated[UploadFile, File(description="XLSX or CSV customer list")],
     mapping: Annotated[str | None, Form(
         description='JSON: column header -> field, e.g. {"SĐT": "phone", "Ghi chú": null}',
@@ -39,7 +39,7 @@ def import_customers(
 @router.get("/import-template", response_class=Response,
             responses={200: {"content": {t: {} for t in _TYPES.values()},
                              "description": "the template"}})
-def template(session: SessionDep, user: CurrentUser, campaign_id: int,
+def template(session: SessionDep, user: CurrentUser, campaign_id: IdPath,
              format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     """The customer list template, with the campaign's own fields."""
     campaign_to_work(session, user, campaign_id)

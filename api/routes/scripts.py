@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from api.deps import ManagerUser, NowDep, ReaderUser, SessionDep, SettingsDep
+from api.deps import IdPath, ManagerUser, NowDep, Offset, ReaderUser, SessionDep, SettingsDep
 from api.schemas import Page, ScriptOut, ScriptVersionOut, ScriptVersionSource, ValidationOut
 from api.services import scripts as service
 from callbot.store.models import ScriptFormat
@@ -43,32 +43,32 @@ async def upload_script(session: SessionDep, actor: ManagerUser, now: NowDep,
 
 @router.get("", response_model=Page[ScriptOut])
 def list_scripts(session: SessionDep, _: ReaderUser,
-                 offset: Annotated[int, Query(ge=0)] = 0,
+                 offset: Offset = 0,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Page[ScriptOut]:
     items, total = service.list_scripts(session, offset=offset, limit=limit)
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
 @router.get("/{script_id}", response_model=ScriptOut)
-def read_script(session: SessionDep, _: ReaderUser, script_id: int) -> ScriptOut:
+def read_script(session: SessionDep, _: ReaderUser, script_id: IdPath) -> ScriptOut:
     return service.get_script(session, script_id)
 
 
 @router.get("/{script_id}/versions", response_model=list[ScriptVersionOut])
-def list_versions(session: SessionDep, _: ReaderUser, script_id: int) -> list[ScriptVersionOut]:
+def list_versions(session: SessionDep, _: ReaderUser, script_id: IdPath) -> list[ScriptVersionOut]:
     return service.versions(session, script_id)
 
 
 @router.get("/{script_id}/versions/{version_id}", response_model=ScriptVersionSource)
-def read_version(session: SessionDep, _: ReaderUser, script_id: int,
-                 version_id: int) -> ScriptVersionSource:
+def read_version(session: SessionDep, _: ReaderUser, script_id: IdPath,
+                 version_id: IdPath) -> ScriptVersionSource:
     return service.get_version(session, script_id, version_id)
 
 
 @router.get("/{script_id}/versions/{version_id}/diagram", response_class=Response,
             responses={200: {"content": {t: {} for t in service.DIAGRAM_TYPES.values()},
                              "description": "the drawing"}})
-def diagram(session: SessionDep, _: ReaderUser, script_id: int, version_id: int,
+def diagram(session: SessionDep, _: ReaderUser, script_id: IdPath, version_id: IdPath,
             kind: Literal["svg", "dot", "mermaid"] = "svg") -> Response:
     """The script drawn as a graph: SVG (Graphviz), DOT or Mermaid."""
     body = service.diagram(session, script_id, version_id, kind)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.deps import ManagerUser, NowDep, ReaderUser, SessionDep
+from api.deps import IdPath, ManagerUser, NowDep, ReaderUser, SessionDep
+from api.schemas import TrunkIn
 from api.services import trunks as service
-from callbot.store.models import TrunkCreate, TrunkPublic
+from callbot.store.models import TrunkPublic
 
 router = APIRouter(prefix="/trunks", tags=["trunks"])
 
@@ -19,10 +20,10 @@ def list_trunks(session: SessionDep, _: ReaderUser) -> list[TrunkPublic]:
 
 @router.post("", response_model=TrunkPublic, status_code=status.HTTP_201_CREATED)
 def create_trunk(session: SessionDep, actor: ManagerUser, now: NowDep,
-                 data: TrunkCreate) -> TrunkPublic:
+                 data: TrunkIn) -> TrunkPublic:
     return TrunkPublic.model_validate(service.create_trunk(session, actor, data, now=now))
 
 
 @router.get("/{trunk_id}", response_model=TrunkPublic)
-def read_trunk(session: SessionDep, _: ReaderUser, trunk_id: int) -> TrunkPublic:
+def read_trunk(session: SessionDep, _: ReaderUser, trunk_id: IdPath) -> TrunkPublic:
     return TrunkPublic.model_validate(service.get_trunk(session, trunk_id))

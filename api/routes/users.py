@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import ManagerUser, NowDep, SessionDep
+from api.deps import IdPath, ManagerUser, NowDep, Offset, SessionDep
 from api.schemas import Page
 from api.services import users as service
 from callbot.store.models_api import UserCreate, UserPublic, UserRole, UserUpdate
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.get("", response_model=Page[UserPublic])
 def list_users(session: SessionDep, _: ManagerUser, role: UserRole | None = None,
-               offset: Annotated[int, Query(ge=0)] = 0,
+               offset: Offset = 0,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Page[UserPublic]:
     rows, total = service.list_users(session, role=role, offset=offset, limit=limit)
     return Page(items=[UserPublic.model_validate(u) for u in rows], total=total,
@@ -30,11 +30,11 @@ def create_user(session: SessionDep, actor: ManagerUser, now: NowDep,
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-def read_user(session: SessionDep, _: ManagerUser, user_id: int) -> UserPublic:
+def read_user(session: SessionDep, _: ManagerUser, user_id: IdPath) -> UserPublic:
     return UserPublic.model_validate(service.get_user(session, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def update_user(session: SessionDep, actor: ManagerUser, now: NowDep, user_id: int,
+def update_user(session: SessionDep, actor: ManagerUser, now: NowDep, user_id: IdPath,
                 data: UserUpdate) -> UserPublic:
     return UserPublic.model_validate(service.update_user(session, actor, user_id, data, now=now))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.services.access import visible_campaign_ids
+from api.services.params import utc_param
 from callbot.store.models import CampaignCustomer
 from callbot.store.models_api import AuditLog, AuditLogPublic, User, UserRole
 
@@ -21,6 +22,7 @@ def list_entries(session: Session, user: User, *, entity: str | None = None,
                  since: datetime | None = None, offset: int = 0,
                  limit: int = 100) -> tuple[list[AuditLogPublic], int]:
     """Audit entries, newest first."""
+    since = utc_param("since", since)
     where: list[Any] = []
     if user.role is UserRole.MANAGER:
         mine = visible_campaign_ids(session, user)

@@ -8,10 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api.errors import NotFoundError, Unprocessable
+from api.errors import NotFoundError
 from api.schemas import CallAttemptDetail, CallAttemptOut
 from api.services.access import campaign_to_work, customer_to_read
 from api.services.customers import attempt_details
+from api.services.params import utc_param
 from callbot.store.models import CallAttempt, CampaignCustomer
 from callbot.store.models_api import User, UserRole
 from dialer.outcome import CallOutcome
@@ -25,10 +26,7 @@ def list_calls(session: Session, user: User, campaign_id: int, *,
                offset: int = 0, limit: int = 50) -> tuple[list[CallAttemptOut], int]:
     """The campaign's attempts, newest first (an agent's: those of their customers)."""
     campaign_to_work(session, user, campaign_id)
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise Unprocessable(f"{name} needs a time zone, e.g. 2025-03-01T00:00:00+07:00",
-                                field=name)
+    since, until = utc_param("since", since), utc_param("until", until)
     ca = CallAttempt
     where: list[Any] = [col(ca.campaign_id) == campaign_id]
     if user.role is UserRole.AGENT:

@@ -24,6 +24,7 @@ from api.schemas import (
 )
 from api.services.access import campaign_to_manage, campaign_to_work, customer_to_read, customer_to_work
 from api.services.audit import entry, on_commit, record
+from api.services.params import utc_param
 from api.webhooks import enqueue_event
 from callbot.store import repo
 from callbot.store.db import write_transaction
@@ -62,12 +63,10 @@ class CustomerFilter:
                  done: bool | None = None, date_field: DateField = DateField.STATUS_CHANGED,
                  date_from: datetime | None = None, date_to: datetime | None = None,
                  q: str | None = None, agent_id: int | None = None) -> None:
+        date_from = utc_param("date_from", date_from)
+        date_to = utc_param("date_to", date_to)
         if date_from is not None and date_to is not None and date_to < date_from:
             raise Unprocessable("date_to is before date_from", field="date_to")
-        for name, value in (("date_from", date_from), ("date_to", date_to)):
-            if value is not None and value.tzinfo is None:
-                raise Unprocessable(f"{name} needs a time zone, e.g. 2025-03-01T00:00:00+07:00",
-                                    field=name)
         self.status = status or []
         self.last_outcome = last_outcome or []
         self.called = called

@@ -23,6 +23,7 @@ from callbot.imports import CustomerImportError
 from callbot.prompts import PromptError
 from callbot.speech.errors import SpeechError
 from callbot.store import repo
+from callbot.store.errors import InvalidData
 from callbot.store.db import make_engine, upgrade
 from callbot.store.report import CampaignReport, report as campaign_report
 from dialer.campaign.hours import CallingHoursError, parse_days
@@ -195,7 +196,7 @@ def work(
     host, _, port = bind.rpartition(":")
     try:
         asyncio.run(_work(db, campaign, settings, (host, int(port or 0)), False, 0))
-    except repo.NotFound as exc:
+    except (repo.NotFound, InvalidData) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     except (DialerError, PromptError, SpeechError) as exc:

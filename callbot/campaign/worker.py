@@ -36,7 +36,7 @@ from callbot.engine import CallEngine
 from callbot.prerender import customer_texts, static_texts
 from callbot.prompts import AudioFileCache, Prompt, PromptRenderer
 from callbot.store import repo
-from callbot.store.errors import CampaignStateRefused, LeaseLost
+from callbot.store.errors import CampaignStateRefused, InvalidData, LeaseLost
 from callbot.store.retry import DoneReason, RetryDecision
 from callbot.store.models import Campaign, CampaignCustomer, CampaignState, Customer, ScriptVersion, StatusSource
 from callbot.store.models import Trunk as TrunkRow
@@ -109,7 +109,8 @@ class CampaignWorker:
             if campaign is None:
                 raise repo.NotFound("campaign", self.campaign_id)
             if campaign.script_version_id is None or campaign.trunk_id is None:
-                raise ValueError(f"campaign {campaign.name!r} has no script version or no trunk: start it first")
+                raise InvalidData(f"campaign {campaign.name!r} is {campaign.state.value}: it has no pinned script "
+                                  "version or no trunk yet; start it first (move it to running)")
             version = session.get(ScriptVersion, campaign.script_version_id)
             row = session.get(TrunkRow, campaign.trunk_id)
             assert version is not None and row is not None

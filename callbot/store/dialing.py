@@ -131,10 +131,15 @@ def claim_due(session: Session, campaign_id: int, worker_id: str, *, now: dateti
     until = stamp + timedelta(seconds=lease_seconds)
     cc, cu = CampaignCustomer, Customer
     with write_transaction(session):
-        campaign = get_campaign(session, campaign_id)
+        # The campaign row lock serializes the claims of every worker of this campaign, so
+        # that together they keep its limits (SQLite has one writer at a time anyway).
+        campaign = get_campaign(session, campaign_id, lock=True)
         if campaign.state is not CampaignState.RUNNING:
             return []
         _recover(session, stamp, campaign_id)
+        limit = min(limit, _campaign_room(session, campaign, stamp))
+        if limit <= 0:
+            return []
         # The campaign's settings go in as values, not as a join: SQLite then walks
         # ix_campaign_customer_claim in order and stops after ``limit`` rows.
         zone = sa.func.coalesce(col(cu.timezone), sa.literal(campaign.timezone))
@@ -416,3 +421,23 @@ def _recover(session: Session, stamp: datetime, campaign_id: int) -> list[int]:
         session.add(row)
     session.flush()
     return abandoned
+
+
+def _campaign_room(session: Session, campaign: Campaign, stamp: datetime) -> int:
+    """How many calls the campaign may start now, whatever worker asks: at most
+    ``max_concurrent`` customers leased at once, and at most ``cps`` attempts created per
+    second (a sliding window of max(1 s, 1/cps), so slow rates below one call per second
+    work too). Run after expired leases were recovered: the leases left are live."""
+    cc = CampaignCustomer
+    leased = session.execute(
+        sa.select(sa.func.count()).select_from(cc)
+        .where(col(cc.campaign_id) == campaign.id, col(cc.lease_owner).is_not(None))
+    ).scalar_one()
+    window = max(1.0, 1.0 / campaign.cps)
+    recent = session.execute(
+        sa.select(sa.func.count()).select_from(CallAttempt)
+        .where(col(CallAttempt.campaign_id) == campaign.id,
+               col(CallAttempt.created_at) > stamp - timedelta(seconds=window))
+    ).scalar_one()
+    per_window = int(campaign.cps * window + 1e-9)
+    return max(0, min(campaign.max_concurrent - int(leased), per_window - int(recent)))

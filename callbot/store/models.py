@@ -314,6 +314,7 @@ class CallAttempt(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign_customer_id", "attempt_no"),
         Index("ix_call_attempt_outcome", "campaign_id", "outcome"),
+        Index("ix_call_attempt_campaign_created", "campaign_id", "created_at"),
         Index("ix_call_attempt_campaign_ended", "campaign_id", "ended_at"),
         Index(None, "ended_at"),
         Index(None, "call_id"),

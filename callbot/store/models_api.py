@@ -85,13 +85,24 @@ class UserCreate(UserBase):
         "password": "correct horse battery staple"}]}}
 
 
+def _not_null(value: Any) -> Any:
+    """Fields of an update left out keep their value; sent as null they are refused."""
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
+
+
 class UserUpdate(SQLModel):
+    """Changes to an account; fields left out keep their value."""
+
     full_name: str | None = Field(default=None, max_length=200)
     role: UserRole | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=128)
 
     model_config = {"json_schema_extra": {"examples": [{"active": False}]}}
+
+    _present = field_validator("full_name", "role", "active", "password")(_not_null)
 
 
 class UserPublic(UserBase):
@@ -186,6 +197,10 @@ class ListSettingsBase(SQLModel):
     region: str = Field(default="VN", min_length=2, max_length=2,
                         description="ISO 3166 region for numbers written without +")
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "required_fields": ["phone", "name"], "unique_fields": ["email", "code"],
+        "region": "VN"}]}}
+
     @field_validator("required_fields", "unique_fields")
     @classmethod
     def _names(cls, value: list[str]) -> list[str]:
@@ -224,6 +239,12 @@ class WebhookEvent(StrEnum):
     CALL_FINISHED = "call.finished"
 
 
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("the URL must start with http:// or https://")
+    return value
+
+
 class WebhookBase(SQLModel):
     url: str = Field(min_length=8, max_length=2000, description="http(s) URL to POST to")
     events: list[WebhookEvent] = Field(
@@ -231,12 +252,7 @@ class WebhookBase(SQLModel):
         sa_type=JSON)
     active: bool = True
 
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("the URL must start with http:// or https://")
-        return value
+    _http = field_validator("url")(_http_url)
 
 
 class Webhook(WebhookBase, table=True):
@@ -259,9 +275,16 @@ class WebhookCreate(WebhookBase):
 
 
 class WebhookUpdate(SQLModel):
+    """Changes to a webhook; fields left out keep their value."""
+
     url: str | None = Field(default=None, min_length=8, max_length=2000)
     events: list[WebhookEvent] | None = None
     active: bool | None = None
+
+    _present = field_validator("url", "events", "active")(_not_null)
+    _http = field_validator("url")(_http_url)
+
+    model_config = {"json_schema_extra": {"examples": [{"active": False}]}}
 
 
 class WebhookPublic(WebhookBase):

@@ -53,12 +53,14 @@ def phone(i: int) -> str:
     return f"+8491{i:07d}"
 
 
-def running_campaign(session: Session, customers: int, name: str,
-                     max_attempts: int = 3) -> tuple[int, list[int]]:
+def running_campaign(session: Session, customers: int, name: str, max_attempts: int = 3,
+                     max_concurrent: int = 10_000, cps: float = 1000) -> tuple[int, list[int]]:
+    """A running campaign; pacing limits are generous unless a test sets them."""
     version = repo.create_script_version(session, f"script-{name}", "name: demo\n",
                                          ScriptFormat.YAML, f"sha-{name}", now=NOW)
     campaign = repo.create_campaign(session, CampaignCreate(
-        name=name, script_id=version.script_id, max_attempts=max_attempts), now=NOW)
+        name=name, script_id=version.script_id, max_attempts=max_attempts,
+        max_concurrent=max_concurrent, cps=cps), now=NOW)
     assert campaign.id is not None
     ids = repo.add_customers(session, campaign.id, [
         CustomerCreate(name=f"Customer {i}", phone=phone(i), extra={"row": i})

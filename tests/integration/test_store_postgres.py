@@ -250,3 +250,27 @@ def test_status_rules_and_do_not_contact(session: Session) -> None:
     assert report.totals == {R: 3, C: 1, J: 1, X: 0}
     dnc = session.get(CampaignCustomer, ids[1])
     assert dnc is not None and dnc.done_reason is DoneReason.DO_NOT_CONTACT
+
+
+def test_campaign_limits_hold_for_concurrent_claimers_on_postgresql(session: Session) -> None:
+    """Two connections claiming at once still keep the campaign's max_concurrent."""
+    import threading
+
+    from sqlmodel import Session as SqlSession
+
+    campaign_id, _ = running_campaign(session, 40, "pg-limits", max_concurrent=5)
+    engine = session.get_bind()
+    got: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def claim(worker: str) -> None:
+        with SqlSession(engine) as own:
+            barrier.wait(timeout=10)
+            got.append(len(repo.claim_due(own, campaign_id, worker, now=NOW, limit=5, lease_seconds=60)))
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sum(got) == 5

@@ -46,7 +46,6 @@ from callbot.store.models import (
 from dialer.simphone import (
     Action,
     Behaviour,
-    CallAnswered,
     CallEnded,
     IncomingCall,
     PhoneSimulator,
@@ -159,9 +158,6 @@ class SimulatedCarrier:
     def ended(self) -> dict[str, float]:
         """End time per Call-ID of the calls that have ended."""
         return {s.event.call_id: s.at for s in self.seen() if isinstance(s.event, CallEnded)}
-
-    def answered(self) -> set[str]:
-        return {s.event.call_id for s in self.seen() if isinstance(s.event, CallAnswered)}
 
 
 def answer_and_press(key: str) -> Behaviour:

@@ -28,13 +28,15 @@ def phone(i: int) -> str:
 
 def running_campaign(session: Session, customers: int, *, name: str = "spring",
                      max_attempts: int = 3, rules: RetryRules = RULES,
-                     timezones: dict[int, str] | None = None) -> tuple[int, list[int]]:
+                     timezones: dict[int, str] | None = None, max_concurrent: int = 10_000,
+                     cps: float = 1000) -> tuple[int, list[int]]:
     """A running campaign (script pinned) with ``customers`` customers; returns its id and
-    the campaign-customer ids."""
+    the campaign-customer ids. Pacing limits are generous unless a test sets them."""
     version = repo.create_script_version(session, f"script-{name}", "name: demo\n",
                                          ScriptFormat.YAML, f"sha-{name}", now=NOW)
     campaign = repo.create_campaign(session, CampaignCreate(
-        name=name, script_id=version.script_id, max_attempts=max_attempts, retry_rules=rules),
+        name=name, script_id=version.script_id, max_attempts=max_attempts, retry_rules=rules,
+        max_concurrent=max_concurrent, cps=cps),
         now=NOW)
     assert campaign.id is not None
     zones = timezones or {}

@@ -325,3 +325,33 @@ def test_two_threads_never_claim_the_same_customer(engine: Engine) -> None:
     with Session(engine) as session:
         attempts = session.execute(sa.select(sa.func.count()).select_from(CallAttempt)).scalar()
     assert attempts == len(ids)
+
+
+def test_campaign_concurrency_holds_across_workers(session: Session) -> None:
+    """max_concurrent is the campaign's, not each worker's: leases are counted in the claim."""
+    campaign_id, _ = running_campaign(session, 20, max_concurrent=4)
+    first = repo.claim_due(session, campaign_id, "w1", now=NOW, limit=3, lease_seconds=LEASE)
+    second = repo.claim_due(session, campaign_id, "w2", now=NOW + timedelta(seconds=5), limit=10,
+                            lease_seconds=LEASE)
+    assert (len(first), len(second)) == (3, 1)
+    repo.finish_attempt(session, first[0].attempt_id, result(CallOutcome.ANSWERED, talk_ms=9000),
+                        now=NOW + timedelta(seconds=6))
+    again = repo.claim_due(session, campaign_id, "w2", now=NOW + timedelta(seconds=7), limit=10,
+                           lease_seconds=LEASE)
+    assert len(again) == 1  # one line was freed
+
+
+def test_campaign_call_rate_holds_across_workers(session: Session) -> None:
+    campaign_id, _ = running_campaign(session, 20, cps=3)
+    got = [len(repo.claim_due(session, campaign_id, w, now=NOW + timedelta(milliseconds=ms), limit=10,
+                              lease_seconds=LEASE))
+           for w, ms in (("w1", 0), ("w2", 100), ("w1", 900), ("w2", 1001), ("w1", 1500))]
+    assert got == [3, 0, 0, 3, 0]
+
+
+def test_slow_call_rate_below_one_per_second(session: Session) -> None:
+    campaign_id, _ = running_campaign(session, 5, cps=0.5)
+    got = [len(repo.claim_due(session, campaign_id, "w", now=NOW + timedelta(seconds=s), limit=5,
+                              lease_seconds=LEASE))
+           for s in (0, 1, 1.9, 2.1)]
+    assert got == [1, 0, 0, 1]

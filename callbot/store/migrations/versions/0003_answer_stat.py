@@ -51,36 +51,44 @@ BEGIN
 END
 """
 
-_PG_FUNCTION = """
+_PG_ROWS = """
+SELECT a.campaign_id,
+       substr(coalesce(e.data ->> 'block',
+                       (SELECT p.data ->> 'block' FROM call_event p
+                        WHERE p.attempt_id = e.attempt_id AND p.seq < e.seq
+                          AND p.data ->> 'block' IS NOT NULL
+                        ORDER BY p.seq DESC LIMIT 1), ''), 1, 255) AS blk,
+       e.kind,
+       substr(coalesce(CASE e.kind
+                         WHEN 'digit' THEN e.data ->> 'digit'
+                         WHEN 'transcript' THEN e.data ->> 'intent'
+                         WHEN 'branch' THEN e.data ->> 'to'
+                         ELSE CASE WHEN e.data ->> 'ok' = 'true' THEN 'ok' ELSE 'failed' END
+                       END, ''), 1, 255) AS ans,
+       count(*)
+FROM {source} e JOIN call_attempt a ON a.id = e.attempt_id
+WHERE e.kind IN ('digit', 'transcript', 'branch', 'transfer')
+GROUP BY a.campaign_id, blk, e.kind, ans
+"""
+
+# One upsert per INSERT/COPY statement (a transition table, PostgreSQL 10+): a bulk load
+# or a multi-row insert adds its counts at once instead of updating a line per event.
+_PG_FUNCTION = f"""
 CREATE FUNCTION call_event_answer_stat() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  blk text;
-  ans text;
 BEGIN
-  blk := coalesce(NEW.data ->> 'block',
-                  (SELECT p.data ->> 'block' FROM call_event p
-                   WHERE p.attempt_id = NEW.attempt_id AND p.seq < NEW.seq
-                     AND p.data ->> 'block' IS NOT NULL
-                   ORDER BY p.seq DESC LIMIT 1), '');
-  ans := CASE NEW.kind
-           WHEN 'digit' THEN NEW.data ->> 'digit'
-           WHEN 'transcript' THEN NEW.data ->> 'intent'
-           WHEN 'branch' THEN NEW.data ->> 'to'
-           ELSE CASE WHEN NEW.data ->> 'ok' = 'true' THEN 'ok' ELSE 'failed' END
-         END;
   INSERT INTO answer_stat (campaign_id, block, kind, answer, count)
-  SELECT a.campaign_id, substr(blk, 1, 255), NEW.kind, substr(coalesce(ans, ''), 1, 255), 1
-  FROM call_attempt a WHERE a.id = NEW.attempt_id
+  {_PG_ROWS.format(source="new_events")}
   ON CONFLICT (campaign_id, block, kind, answer)
-  DO UPDATE SET count = answer_stat.count + 1;
+  DO UPDATE SET count = answer_stat.count + EXCLUDED.count;
   RETURN NULL;
 END
 $$
 """
 
-_PG_TRIGGER = f"""
+_PG_TRIGGER = """
 CREATE TRIGGER trg_call_event_answer_stat AFTER INSERT ON call_event
-FOR EACH ROW WHEN (NEW.kind IN {_KINDS}) EXECUTE FUNCTION call_event_answer_stat()
+REFERENCING NEW TABLE AS new_events
+FOR EACH STATEMENT EXECUTE FUNCTION call_event_answer_stat()
 """
 
 _SQLITE_BACKFILL = f"""
@@ -105,26 +113,8 @@ WHERE e.kind IN {_KINDS}
 GROUP BY a.campaign_id, blk, e.kind, ans
 """
 
-_PG_BACKFILL = f"""
-INSERT INTO answer_stat (campaign_id, block, kind, answer, count)
-SELECT a.campaign_id,
-       substr(coalesce(e.data ->> 'block',
-                       (SELECT p.data ->> 'block' FROM call_event p
-                        WHERE p.attempt_id = e.attempt_id AND p.seq < e.seq
-                          AND p.data ->> 'block' IS NOT NULL
-                        ORDER BY p.seq DESC LIMIT 1), ''), 1, 255) AS blk,
-       e.kind,
-       substr(coalesce(CASE e.kind
-                         WHEN 'digit' THEN e.data ->> 'digit'
-                         WHEN 'transcript' THEN e.data ->> 'intent'
-                         WHEN 'branch' THEN e.data ->> 'to'
-                         ELSE CASE WHEN e.data ->> 'ok' = 'true' THEN 'ok' ELSE 'failed' END
-                       END, ''), 1, 255) AS ans,
-       count(*)
-FROM call_event e JOIN call_attempt a ON a.id = e.attempt_id
-WHERE e.kind IN {_KINDS}
-GROUP BY a.campaign_id, blk, e.kind, ans
-"""
+_PG_BACKFILL = ("INSERT INTO answer_stat (campaign_id, block, kind, answer, count)"
+                + _PG_ROWS.format(source="call_event"))
 
 
 def upgrade() -> None:
