@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from dialer.errors import SipParseError
-from dialer.sip.uri import Params, SipUri, format_params, get_param, new_frozen, parse_params, set_param
+from dialer.sip.uri import Params, SipUri, format_params, get_param, new_frozen, parse_params, set_param, split_unquoted
 
 # RFC 3261 s7.3.3 compact forms (and the later RFCs that registered one), and s20 spellings.
 COMPACT_FORMS = {
@@ -107,31 +107,8 @@ def split_commas(value: str) -> list[str]:
     if "," not in value:
         value = value.strip(_LWS)
         return [value] if value else []
-    parts: list[str] = []
-    depth_angle = 0
-    in_quote = False
-    escaped = False
-    start = 0
-    for i, ch in enumerate(value):
-        if in_quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_quote = False
-        elif ch == '"':
-            in_quote = True
-        elif ch == "<":
-            depth_angle += 1
-        elif ch == ">":
-            depth_angle = max(0, depth_angle - 1)
-        elif ch == "," and depth_angle == 0:
-            parts.append(value[start:i].strip(_LWS))
-            start = i + 1
-    if in_quote:
-        raise SipParseError(f"unterminated quoted string in {value[:80]!r}")
-    parts.append(value[start:].strip(_LWS))
+    parts = [part.strip(_LWS) for part in
+             split_unquoted(value, ",", where=repr(value[:80]), angle_brackets=True)]
     if any(not p for p in parts):
         raise SipParseError(f"empty element in list header value {value[:80]!r}")
     return parts

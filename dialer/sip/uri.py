@@ -67,12 +67,11 @@ _GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:/=?@\[\]#$&(){}|^]+")
 _QUOTED = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
 
 
-def _split_semis(text: str) -> list[str]:
-    """Split at ``;`` outside double quotes."""
-    if '"' not in text:
-        return text.split(";")
+def split_unquoted(text: str, separator: str, *, where: str, angle_brackets: bool = False) -> list[str]:
+    """Split ``text`` at ``separator`` outside double-quoted strings (s25.1 quoted-string,
+    with quoted-pair escapes) and, with ``angle_brackets``, outside ``<...>`` too."""
     parts: list[str] = []
-    start = 0
+    start = depth = 0
     in_quote = escaped = False
     for i, ch in enumerate(text):
         if in_quote:
@@ -84,13 +83,24 @@ def _split_semis(text: str) -> list[str]:
                 in_quote = False
         elif ch == '"':
             in_quote = True
-        elif ch == ";":
+        elif angle_brackets and ch == "<":
+            depth += 1
+        elif angle_brackets and ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == separator and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if in_quote:
-        raise SipParseError(f"unterminated quoted string in parameters {text!r}")
+        raise SipParseError(f"unterminated quoted string in {where}")
     parts.append(text[start:])
     return parts
+
+
+def _split_semis(text: str) -> list[str]:
+    """Split at ``;`` outside double quotes."""
+    if '"' not in text:
+        return text.split(";")
+    return split_unquoted(text, ";", where=f"parameters {text!r}")
 
 
 def parse_params(text: str, where: str) -> Params:
