@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts_dsl.model_words import GRAMMAR_FST, WORD_LIST_FILES, model_symbols
 from scripts_dsl.errors import VocabularyUnavailable
 
 __all__ = ["normalize", "tokens", "match_intent", "Vocabulary", "WORD_LIST_FILES"]
 
-WORD_LIST_FILES: tuple[str, ...] = ("graph/words.txt", "words.txt")
 """Where a Vosk model directory keeps its word list (Kaldi words.txt: ``word id`` lines)."""
 
 _NON_WORDS = frozenset({"<eps>", "<unk>", "<s>", "</s>", "!sil", "[unk]", "#0"})
@@ -81,24 +81,22 @@ class Vocabulary:
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path) -> Vocabulary:
-        """Read ``graph/words.txt`` (or ``words.txt``) of a Vosk model directory."""
+        """The words of a Vosk model directory (``words.txt``, or the ``Gr.fst`` symbol table
+        of lookahead models: :mod:`scripts_dsl.model_words`)."""
         root = Path(model_dir)
         if not root.is_dir():
             raise VocabularyUnavailable(
                 f"the speech model directory {root} does not exist: give the path of an "
                 "unpacked Vosk model"
             )
-        for name in WORD_LIST_FILES:
-            path = root / name
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
-                continue
-            words = (line.split()[0] for line in lines if line.split())
-            vocab = cls.from_words((w for w in words if w.casefold() not in _NON_WORDS), str(path))
+        found = model_symbols(root)
+        if found is not None:
+            symbols, name = found
+            vocab = cls.from_words((w for w in symbols if w.casefold() not in _NON_WORDS and not w.startswith("#")),
+                                   str(root / name))
             if vocab.words:
                 return vocab
-        wanted = " or ".join(WORD_LIST_FILES)
+        wanted = " or ".join([*WORD_LIST_FILES, GRAMMAR_FST])
         raise VocabularyUnavailable(
             f"the speech model {root} has no readable word list ({wanted}), so its keywords "
             "cannot be checked: use a complete Vosk model directory"

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 import sqlalchemy as sa
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers.timezone import TIMEZONE_DATA
 from pydantic import ValidationError
 from sqlmodel import Session, col
 
@@ -43,12 +45,12 @@ from callbot.imports import (
     write_template,
 )
 from callbot.store import repo
-from callbot.store.models import Campaign, CampaignCustomer, CampaignState, Customer, CustomerCreate
+from callbot.store.models import CampaignCustomer, CampaignState, Customer, CustomerCreate
 from callbot.store.models_api import AuditLog, ListSettingsBase, User
 from dialer.campaign.hours import CallingHoursError, customer_zone
 
-__all__ = ["MAX_UPLOAD_BYTES", "MAX_SKIPPED_LISTED", "parse_mapping", "existing_customers",
-           "import_file", "template"]
+__all__ = ["MAX_UPLOAD_BYTES", "MAX_SKIPPED_LISTED", "ZoneGuesser", "parse_mapping",
+           "existing_customers", "import_file", "template"]
 
 MAX_UPLOAD_BYTES: Final = 200 * 1024 * 1024
 MAX_SKIPPED_LISTED: Final = 1000
@@ -107,11 +109,53 @@ def existing_customers(session: Session, campaign_id: int, fields: tuple[str, ..
     return found
 
 
-def _customer(row: CustomerRow, campaign: Campaign) -> CustomerCreate | SkippedRow:
+class ZoneGuesser:
+    """:func:`dialer.campaign.hours.customer_zone` for many numbers, fast.
+
+    Parsing each number again with ``phonenumbers`` costs more than the rest of an import;
+    but where every time-zone prefix of a country code names the same zones (one-zone
+    countries such as Vietnam), every valid number of that country gets those zones, so the
+    answer is computed once per country code. Other countries, and customers with their own
+    ``timezone`` field, take the full lookup.
+    """
+
+    def __init__(self, default_zone: str) -> None:
+        self.default_zone = default_zone
+        self._by_code: dict[str, str | None] = {}
+
+    def _country_code(self, phone: str) -> str | None:
+        for length in (1, 2, 3):
+            code = phone[1:1 + length]
+            if code.isdigit() and int(code) in COUNTRY_CODE_TO_REGION_CODE:
+                return code
+        return None
+
+    def _uniform(self, code: str, phone: str) -> str | None:
+        if code not in self._by_code:
+            zones = {v for k, v in TIMEZONE_DATA.items() if k.startswith(code)}
+            # The country-level entry must be among them: it answers for numbers that are
+            # not geographic (mobiles).
+            uniform = len(zones) == 1 and code in TIMEZONE_DATA
+            self._by_code[code] = (customer_zone(phone, None, self.default_zone)
+                                   if uniform else None)
+        return self._by_code[code]
+
+    def zone(self, phone: str, own_zone: str | None) -> str:
+        """The zone to apply calling hours in; :class:`CallingHoursError` for an unknown
+        ``own_zone``."""
+        if own_zone:
+            return customer_zone(phone, own_zone, self.default_zone)
+        code = self._country_code(phone)
+        uniform = self._uniform(code, phone) if code is not None else None
+        return uniform if uniform is not None else customer_zone(phone, None,
+                                                                 self.default_zone)
+
+
+def _customer(row: CustomerRow, zones: ZoneGuesser) -> CustomerCreate | SkippedRow:
     extra: dict[str, Any] = dict(row.extra)
     extra["row"] = row.row
     try:
-        zone = customer_zone(row.phone, extra.get("timezone"), campaign.timezone)
+        zone = zones.zone(row.phone, extra.get("timezone"))
     except CallingHoursError as exc:
         return SkippedRow(row.row, "timezone", str(exc))
     try:
@@ -146,8 +190,9 @@ def import_file(session: Session, actor: User, campaign_id: int, upload: IO[byte
         report = import_customers(path, config, existing)
     customers: list[CustomerCreate] = []
     skipped = list(report.skipped)
+    zones = ZoneGuesser(campaign.timezone)
     for row in report.imported:
-        made = _customer(row, campaign)
+        made = _customer(row, zones)
         if isinstance(made, SkippedRow):
             skipped.append(made)
         else:

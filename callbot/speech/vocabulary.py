@@ -17,9 +17,7 @@ gives back the model's own spelling for the recognizer's grammar.
 
 from __future__ import annotations
 
-import mmap
 import os
-import struct
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -27,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from callbot.speech.errors import INSTALL_HINT, SpeechModelError, UnknownKeywords
+from scripts_dsl.errors import VocabularyUnavailable
+from scripts_dsl.model_words import GRAMMAR_FST, WORD_LIST_FILES, model_symbols
 from scripts_dsl.speech import tokens
 
 __all__ = [
@@ -39,10 +39,8 @@ __all__ = [
     "read_vocabulary",
 ]
 
-WORD_LIST_FILES: tuple[str, ...] = ("graph/words.txt", "words.txt")
 """Text symbol tables, looked for in this order."""
 
-GRAMMAR_FST = "graph/Gr.fst"
 """The grammar FST of lookahead models, whose input symbol table is the vocabulary."""
 
 UNKNOWN_TOKENS: tuple[str, ...] = ("[unk]", "<unk>", "<UNK>")
@@ -50,9 +48,6 @@ UNKNOWN_TOKENS: tuple[str, ...] = ("[unk]", "<unk>", "<UNK>")
 
 _NON_WORDS = frozenset({"<eps>", "!sil", "<s>", "</s>", "#0", "<spoken_noise>", "[noise]"})
 
-_FST_MAGIC = 2125659606  # OpenFst fst.h kFstMagicNumber
-_SYMBOL_TABLE_MAGIC = 2125658996  # OpenFst symbol-table.cc kSymbolTableMagicNumber
-_HAS_ISYMBOLS = 0x1  # FstHeader flag
 
 
 @dataclass(frozen=True)
@@ -154,88 +149,16 @@ def _read(root: Path, shown: str) -> ModelVocabulary:
         raise SpeechModelError(
             f"the speech model directory {shown} does not exist: {INSTALL_HINT}"
         )
-    for name in WORD_LIST_FILES:
-        path = root / name
-        if path.is_file():
-            return ModelVocabulary.from_symbols(_read_text_table(path), os.path.join(shown, name))
-    fst = root / GRAMMAR_FST
-    if fst.is_file():
-        symbols = _read_fst_symbols(fst)
-        return ModelVocabulary.from_symbols(symbols, os.path.join(shown, GRAMMAR_FST))
-    wanted = ", ".join([*WORD_LIST_FILES, GRAMMAR_FST])
-    raise SpeechModelError(
-        f"the speech model {shown} has no word list (looked for {wanted}): {INSTALL_HINT}"
-    )
-
-
-def _read_text_table(path: Path) -> list[str]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpeechModelError(f"cannot read the word list {path}: {exc}") from exc
-    return [line.split()[0] for line in text.splitlines() if line.strip()]
+        found = model_symbols(root)
+    except VocabularyUnavailable as exc:
+        raise SpeechModelError(str(exc)) from exc
+    if found is None:
+        wanted = ", ".join([*WORD_LIST_FILES, GRAMMAR_FST])
+        raise SpeechModelError(
+            f"the speech model {shown} has no word list (looked for {wanted}): {INSTALL_HINT}"
+        )
+    symbols, name = found
+    return ModelVocabulary.from_symbols(symbols, os.path.join(shown, name))
 
 
-class _Cursor:
-    """Little-endian reads from a memory map, in OpenFst's binary layout."""
-
-    def __init__(self, data: mmap.mmap, path: Path) -> None:
-        self.data = data
-        self.offset = 0
-        self.path = path
-
-    def unpack(self, fmt: str) -> int:
-        try:
-            (value,) = struct.unpack_from(fmt, self.data, self.offset)
-        except struct.error as exc:
-            raise SpeechModelError(f"{self.path} is truncated: {exc}") from exc
-        self.offset += struct.calcsize(fmt)
-        return int(value)
-
-    def skip(self, size: int) -> None:
-        if self.offset + size > len(self.data):
-            raise SpeechModelError(f"{self.path} is truncated")
-        self.offset += size
-
-    def string(self) -> str:
-        size = self.unpack("<i")
-        end = self.offset + size
-        if size < 0 or end > len(self.data):
-            raise SpeechModelError(f"{self.path} is truncated or not an OpenFst file")
-        raw = self.data[self.offset : end]
-        self.offset = end
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise SpeechModelError(f"{self.path}: a symbol is not UTF-8 ({exc})") from exc
-
-
-def _read_fst_symbols(path: Path) -> list[str]:
-    """The input symbols of an OpenFst binary file (FstHeader, then SymbolTable::Read)."""
-    try:
-        with (
-            path.open("rb") as handle,
-            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
-        ):
-            cursor = _Cursor(data, path)
-            if cursor.unpack("<i") != _FST_MAGIC:
-                raise SpeechModelError(f"{path} is not an OpenFst binary file")
-            cursor.string()  # FST type, e.g. "ngram" or "const"
-            cursor.string()  # arc type
-            cursor.unpack("<i")  # version
-            flags = cursor.unpack("<i")
-            cursor.skip(4 * 8)  # properties, start state, number of states, number of arcs
-            if not flags & _HAS_ISYMBOLS:
-                raise SpeechModelError(f"{path} carries no symbol table, so no word list")
-            if cursor.unpack("<i") != _SYMBOL_TABLE_MAGIC:
-                raise SpeechModelError(f"{path}: its symbol table is not in OpenFst's format")
-            cursor.string()  # table name
-            cursor.unpack("<q")  # available key
-            size = cursor.unpack("<q")
-            symbols = []
-            for _ in range(size):
-                symbols.append(cursor.string())
-                cursor.skip(8)  # the symbol's key
-            return symbols
-    except (OSError, ValueError) as exc:  # mmap refuses empty files with ValueError
-        raise SpeechModelError(f"cannot read {path}: {exc}") from exc
