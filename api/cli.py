@@ -100,9 +100,10 @@ def create_user(
         upgrade(engine)
         with Session(engine) as session:
             user = create(session, None, data, now=datetime.now(UTC))
+            created = f"created {user.role.value} {user.username} (id {user.id})"
     except ApiError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    typer.echo(f"created {user.role.value} {user.username} (id {user.id})")
+    typer.echo(created)

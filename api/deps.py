@@ -36,7 +36,8 @@ from callbot.store.models import Campaign
 from callbot.store.models_api import User, UserRole
 
 __all__ = [
-    "API_PREFIX", "TOKEN_URL", "MAX_ID", "IdPath", "IdQuery", "Offset", "SessionDep", "NowDep", "SettingsDep", "TokenDep", "CurrentUser",
+    "API_PREFIX", "TOKEN_URL", "MAX_ID", "IdPath", "IdQuery", "Offset", "SessionDep", "NowDep",
+    "SettingsDep", "TokenDep", "CurrentUser",
     "ManagerUser", "ReaderUser", "ReadableCampaign", "ManagedCampaign", "require_role",
     "get_session", "get_now", "get_current_user",
 ]

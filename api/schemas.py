@@ -6,9 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from sqlmodel import SQLModel
 
-__all__ = ["Token", "Page", "Message", "MAX_ID", "RowId"]
+from callbot.store.models import AttemptState, CampaignBase, ScriptFormat, StatusSource, TrunkCreate
+from callbot.store.retry import DoneReason, RetryRules
+from dialer.outcome import CallOutcome, EndReason, HangupBy
+from scripts_dsl.status import CustomerStatus
+
+__all__ = [
+    "MAX_ID", "RowId", "CAMPAIGN_EXAMPLE", "Token", "Page", "TrunkIn", "CampaignIn",
+    "CampaignUpdate", "ProblemOut", "ValidationOut", "ScriptVersionOut", "ScriptVersionSource",
+    "ScriptOut", "SkippedRowOut", "ImportResult", "CampaignCustomerOut", "StatusChangeIn",
+    "StatusChangeOut", "DoNotContactIn", "DoNotContactOut", "AssignIn", "AssignOut",
+    "CallEventOut", "CallAttemptOut", "CallAttemptDetail", "NoteOut", "CustomerHistory",
+]
 
 T = TypeVar("T")
 
@@ -40,19 +53,8 @@ class Page(BaseModel, Generic[T]):
     limit: int = Field(ge=1)
 
 
-class Message(BaseModel):
-    message: str
-    detail: dict[str, Any] | None = None
-
-
 # --- campaigns --------------------------------------------------------------------------
 
-from pydantic import field_validator  # noqa: E402
-from pydantic.json_schema import SkipJsonSchema  # noqa: E402
-from sqlmodel import SQLModel  # noqa: E402
-
-from callbot.store.models import CampaignBase, TrunkCreate  # noqa: E402
-from callbot.store.retry import RetryRules  # noqa: E402
 
 CAMPAIGN_EXAMPLE: dict[str, Any] = {
     "name": "Hội thảo tháng 3 - xác nhận tham gia", "script_id": 1, "trunk_id": 1,
@@ -111,8 +113,6 @@ class CampaignUpdate(SQLModel):
 
 
 # --- scripts ----------------------------------------------------------------------------
-
-from callbot.store.models import ScriptFormat  # noqa: E402
 
 
 class ProblemOut(BaseModel):
@@ -197,11 +197,6 @@ class ImportResult(BaseModel):
 
 
 # --- campaign customers and calls -------------------------------------------------------
-
-from callbot.store.models import AttemptState, StatusSource  # noqa: E402
-from callbot.store.retry import DoneReason  # noqa: E402
-from dialer.outcome import CallOutcome, EndReason, HangupBy  # noqa: E402
-from scripts_dsl.status import CustomerStatus  # noqa: E402
 
 
 class CampaignCustomerOut(BaseModel):

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli import serve_app, user_app
 from callbot.campaign.cli import campaign_app
 from callbot.cli_script import script_app
 from callbot.engine import EngineResult
@@ -54,6 +55,8 @@ app = typer.Typer(
 
 app.add_typer(script_app, name="script", help="Validate, draw and simulate call scripts.")
 app.add_typer(campaign_app, name="campaign", help="Run outbound campaigns: from files, as a worker, reports.")
+app.add_typer(serve_app, name="serve", help="Serve the CRM API (and run the dialer for running campaigns).")
+app.add_typer(user_app, name="user", help="Manage API users (create the first manager).")
 
 err = Console(stderr=True)
 

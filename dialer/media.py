@@ -269,6 +269,8 @@ class MediaEngine:
         while self._active:
             deadline += step
             phase = (phase + 1) % len(self._phases)
+            if not self._phases[phase]:
+                continue  # nobody in this phase: no wake-up
             delay = deadline - loop.time()
             await asyncio.sleep(delay if delay > 0 else 0)  # behind or not, let I/O in
             now = loop.time()

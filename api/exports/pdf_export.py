@@ -69,7 +69,8 @@ class _Document(FPDF):
     def fit(self, text: str, width: float) -> str:
         """``text`` cut with an ellipsis to fit a cell ``width`` mm wide."""
         room = width - 2 * self.c_margin
-        if len(text) * 1.2 < room or self.get_string_width(text) <= room:
+        # No DejaVu glyph is wider than the em (font_size, in mm): short texts need no measuring.
+        if len(text) * self.font_size <= room or self.get_string_width(text) <= room:
             return text
         while text and self.get_string_width(text + "…") > room:
             text = text[:-1]

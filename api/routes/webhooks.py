@@ -9,15 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from api import webhooks as service
-from api.deps import CurrentUser, ManagedCampaign, NowDep, ReadableCampaign, SessionDep
+from api.deps import (
+    CurrentUser,
+    IdPath,
+    ManagedCampaign,
+    NowDep,
+    Offset,
+    ReadableCampaign,
+    SessionDep,
+)
 from callbot.store.models_api import WebhookCreate, WebhookPublic, WebhookUpdate
 
 router = APIRouter(prefix="/campaigns/{campaign_id}/webhooks", tags=["webhooks"])
-
-WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the webhook's id")]
 
 
 @router.post("", response_model=service.WebhookCreated, status_code=status.HTTP_201_CREATED,
@@ -38,14 +44,14 @@ def list_webhooks(campaign: ReadableCampaign, session: SessionDep) -> list[Webho
 
 @router.get("/{webhook_id}", response_model=WebhookPublic, summary="One webhook")
 def read_webhook(campaign: ReadableCampaign, session: SessionDep,
-                 webhook_id: WebhookId) -> WebhookPublic:
+                 webhook_id: IdPath) -> WebhookPublic:
     assert campaign.id is not None
     return WebhookPublic.model_validate(service.get_webhook(session, campaign.id, webhook_id))
 
 
 @router.patch("/{webhook_id}", response_model=WebhookPublic, summary="Change a webhook")
 def update_webhook(campaign: ManagedCampaign, session: SessionDep, actor: CurrentUser,
-                   now: NowDep, webhook_id: WebhookId, data: WebhookUpdate) -> WebhookPublic:
+                   now: NowDep, webhook_id: IdPath, data: WebhookUpdate) -> WebhookPublic:
     assert campaign.id is not None
     return WebhookPublic.model_validate(
         service.update_webhook(session, actor, campaign.id, webhook_id, data, now=now))
@@ -54,7 +60,7 @@ def update_webhook(campaign: ManagedCampaign, session: SessionDep, actor: Curren
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT,
                response_class=Response, summary="Remove a webhook")
 def delete_webhook(campaign: ManagedCampaign, session: SessionDep, actor: CurrentUser,
-                   now: NowDep, webhook_id: WebhookId) -> Response:
+                   now: NowDep, webhook_id: IdPath) -> Response:
     """Its queued deliveries are dropped with it."""
     assert campaign.id is not None
     service.delete_webhook(session, actor, campaign.id, webhook_id, now=now)
@@ -64,10 +70,10 @@ def delete_webhook(campaign: ManagedCampaign, session: SessionDep, actor: Curren
 @router.get("/{webhook_id}/deliveries", response_model=list[service.WebhookDeliveryPublic],
             summary="A webhook's deliveries")
 def list_deliveries(
-    campaign: ReadableCampaign, session: SessionDep, webhook_id: WebhookId,
+    campaign: ReadableCampaign, session: SessionDep, webhook_id: IdPath,
     state: Annotated[Literal["delivered", "pending", "failed"] | None, Query(
         description="only deliveries in this state")] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[service.WebhookDeliveryPublic]:
     """Newest first, with attempts, the next attempt time and the last error."""

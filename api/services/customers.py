@@ -22,7 +22,12 @@ from api.schemas import (
     NoteOut,
     StatusChangeOut,
 )
-from api.services.access import campaign_to_manage, campaign_to_work, customer_to_read, customer_to_work
+from api.services.access import (
+    campaign_to_manage,
+    campaign_to_work,
+    customer_to_read,
+    customer_to_work,
+)
 from api.services.audit import entry, on_commit, record
 from api.services.params import utc_param
 from api.webhooks import enqueue_event

@@ -11,9 +11,8 @@ from sqlmodel import Session, select
 
 from api_support import ApiClient
 from callbot.store import repo
-from callbot.store.models import StatusSource
 from callbot.store.models_api import WebhookDelivery
-from dialer.outcome import CallOutcome, CallResult, EndReason, HangupBy
+from dialer.outcome import CallOutcome, CallResult, EndReason
 
 
 def _assign(api: ApiClient, cid: int, agent: str | None, ids: list[int]) -> Any:
@@ -34,6 +33,7 @@ def test_status_change_follows_the_rules_and_is_audited(api: ApiClient) -> None:
         "status_refused", "status", "Joined", ["Cancelled"])
     assert body["message"] == ("Status change refused: Joined -> Confirmed is not an allowed "
                                "change; from Joined the status can only move to: Cancelled.")
+    assert len(api.audit(entity="campaign_customer", entity_id=str(first))) == 1
     api.ok(api.post(path, json={"status": "Cancelled"}))
     response = api.post(path, json={"status": "Registered"})
     assert response.status_code == 409 and "Cancelled is final" in response.json()["message"]

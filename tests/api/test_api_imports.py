@@ -195,6 +195,7 @@ def test_workbook_damaged_half_way_imports_nothing(api: ApiClient) -> None:
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "import_file_unreadable"
     assert api.customers(cid)["total"] == 0
+    assert [e["action"] for e in api.audit(entity="campaign", entity_id=str(cid))] == ["create"]
 
 
 def test_column_mapping_for_the_users_own_file(api: ApiClient) -> None:

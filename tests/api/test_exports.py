@@ -20,6 +20,7 @@ from api.exports import (
     ExportTooLarge,
     FontNotFound,
     display_phone,
+    status_chart_svg,
     write_pdf,
 )
 from api.exports.rows import spreadsheet_text
@@ -196,3 +197,11 @@ def test_phone_and_text_cells() -> None:
     assert spreadsheet_text(display_phone("+14155550100")) == "'+14155550100"
     assert spreadsheet_text("a\x00b\x1fc\td") == "abc\td"
     assert spreadsheet_text("-1") == "'-1" and spreadsheet_text("Bình") == "Bình"
+
+
+def test_chart_draws_every_status_even_when_empty() -> None:
+    empty = status_chart_svg({})
+    assert empty.count("<rect") == 4 and 'width="0"' in empty
+    drawn = status_chart_svg({CustomerStatus.CONFIRMED: 3, CustomerStatus.JOINED: 1})
+    assert "Xác nhận" in drawn and "3 (tổng lũy kế 4)" in drawn
+    assert 'width="300"' in drawn, "the largest bar spans the chart"

@@ -55,7 +55,7 @@ def campaign_with_calls(engine: Engine, manager_id: int, calls: Sequence[Call],
                                              ScriptFormat.YAML, "v-report", now=NOW)
         campaign = repo.create_campaign(session, CampaignCreate(
             name="Báo cáo", script_id=version.script_id, owner_id=manager_id,
-            max_attempts=1), now=NOW)
+            max_attempts=1, max_concurrent=100, cps=1000), now=NOW)
         assert campaign.id is not None
         count = len(calls) if customers is None else customers
         repo.add_customers(session, campaign.id, [

@@ -26,7 +26,7 @@ from callbot.store.db import make_engine, upgrade
 from callbot.store.models import CampaignCreate, CustomerCreate, ScriptFormat
 from callbot.store.models_api import Webhook
 
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 10
 
 
 APP = create_app(ApiSettings(secret_key=SECRET, database_url="sqlite://", migrate=False,
