@@ -358,7 +358,7 @@ def section(results: list[Result], size: Size) -> str:
         f"- Machine load while measuring: {load[0]:.1f} (2 cores shared with other engineers' "
         "test runs); the figures move with it.",
         "",
-        "| database | events | load (s) | requests | HTTP p50 (ms) | HTTP p95 (ms) "
+        "| database | events | bulk load (s) | requests | HTTP p50 (ms) | HTTP p95 (ms) "
         "| service p50 (ms) | service p95 (ms) | of which report() p50 | answers p50 | goal |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -404,7 +404,7 @@ def main() -> None:
         with postgres_database() as url:
             results.append(measure("PostgreSQL", url, size, requests, console))
     table = Table(title=f"report over {size.attempts:,} attempts")
-    for column in ("database", "events", "load s", "HTTP p50 ms", "HTTP p95 ms",
+    for column in ("database", "events", "bulk load s", "HTTP p50 ms", "HTTP p95 ms",
                    "service p50 ms", "service p95 ms", "report() p50", "answers p50"):
         table.add_column(column, justify="right")
     for r in results:

@@ -6,9 +6,9 @@ rate, average talk time and calls per hour come from :func:`callbot.store.report
 Answers per script block come from :class:`AnswerStat`, a small table kept by a database
 trigger on ``call_event`` (migration ``0003``): each ``digit``, ``transcript``, ``branch`` and
 ``transfer`` event adds one to its (campaign, block, kind, answer) line in the transaction
-that writes the event. Every query's cost therefore grows with statuses, hours, outcomes and
-blocks, not with the number of attempts: a campaign with a million attempts reports as fast
-as a small one. :func:`rebuild_answer_stats` recomputes a campaign's lines from the events
+that writes the event. No query reads the attempts or their events: the cost grows with
+hours, outcomes and blocks, and the customers-per-status count with the number of customers
+(one GROUP BY on a covering index), not with the number of attempts. :func:`rebuild_answer_stats` recomputes a campaign's lines from the events
 with a portable GROUP BY on the JSON data (SQLite ``json_extract``, PostgreSQL ``->>``).
 """
 

@@ -16,7 +16,7 @@ and one of its attempts lock the customer first, so they never deadlock on Postg
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -237,9 +237,14 @@ def renew_lease(session: Session, worker_id: str, *, now: datetime, lease_second
 def finish_attempt(session: Session, attempt_id: int, result: CallResult, *, now: datetime,
                    status_changes: Iterable[StatusChangeRequest] = (),
                    events: Iterable[EventRecord] = (),
-                   retry: RetryDecision | None = None) -> FinishReport:
+                   retry: RetryDecision | None = None,
+                   also: Callable[[Session, FinishReport, int], None] | None = None) -> FinishReport:
     """Write an attempt's result, its events and the status changes it caused, and schedule
     the customer, in one transaction. Finishing an attempt twice changes nothing.
+
+    ``also(session, report, campaign_id)`` runs inside that transaction when the result is
+    recorded (the outbox of :mod:`callbot.store.outbox` uses it: a webhook row exists exactly
+    when the result it tells of was committed).
 
     Status changes are checked in order against the customer's stored status with
     :func:`scripts_dsl.status.check_move`; refused ones are recorded as not applied, with the
@@ -276,8 +281,11 @@ def finish_attempt(session: Session, attempt_id: int, result: CallResult, *, now
                   "schedule kept" if decision is None else
                   f"done ({decision.reason})" if decision.done else
                   f"next at {decision.next_attempt_at}")
-        return FinishReport(attempt_id, recorded=True, status=cc.status,
-                            refused=tuple(refused), decision=decision)
+        report = FinishReport(attempt_id, recorded=True, status=cc.status,
+                              refused=tuple(refused), decision=decision)
+        if also is not None:
+            also(session, report, attempt.campaign_id)
+        return report
 
 
 def _write_result(attempt: CallAttempt, result: CallResult, stamp: datetime) -> None:

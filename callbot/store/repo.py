@@ -13,7 +13,7 @@ import the whole service from: the dialer's side (:mod:`callbot.store.dialing`) 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -241,11 +241,14 @@ def _link_customers(session: Session, campaign_id: int, customer_ids: list[int],
 
 def change_status(session: Session, campaign_customer_id: int, to: CustomerStatus,
                   source: StatusSource, actor: str | None, *, now: datetime,
-                  attempt_id: int | None = None) -> StatusChange:
-    """Move a customer's status by hand (manager, agent, import).
+                  attempt_id: int | None = None,
+                  also: Callable[[Session, StatusChange, int], None] | None = None) -> StatusChange:
+    """Move a customer's status: by a person (manager, agent, import) or, with
+    ``attempt_id``, by the caller's answer during that call.
 
     Raises :class:`scripts_dsl.errors.StatusChangeRefused`, whose message lists the allowed
-    moves, when the status rules forbid it; nothing is written then.
+    moves, when the status rules forbid it; nothing is written then. ``also(session, change,
+    campaign_id)`` runs inside the same transaction (the webhook outbox uses it).
     """
     stamp = utc(now)
     with write_transaction(session):
@@ -260,6 +263,9 @@ def change_status(session: Session, campaign_customer_id: int, to: CustomerStatu
         cc.status_changed_at = stamp
         session.add(cc)
         session.add(change)
+        if also is not None:
+            session.flush()
+            also(session, change, cc.campaign_id)
     return change
 
 
