@@ -82,7 +82,8 @@ def create_app(settings: ApiSettings, *, engine: Engine | None = None,
             dialer = CampaignDialer(db, DialerConfig(
                 worker=WorkerSettings(worker_id=settings.worker_id,
                                       speech_model=settings.speech_model,
-                                      prompt_cache=settings.prompt_cache),
+                                      prompt_cache=settings.prompt_cache,
+                                      recordings_dir=settings.recordings_dir),
                 sip_host=settings.sip_host, sip_port=settings.sip_port,
                 poll_s=settings.dialer_poll_s), clock=clock)
             dialer.start()

@@ -53,6 +53,8 @@ class ApiSettings(BaseSettings):
     sip_host: str = Field(default="127.0.0.1", description="where the dialer's SIP socket binds")
     sip_port: int = Field(default=0, ge=0, le=65535, description="0: any free port")
     prompt_cache: Path | None = Field(default=None, description="folder for rendered prompts")
+    recordings_dir: Path = Field(default=Path("recordings"),
+                                 description="folder where record blocks keep callers' audio")
     speech_model: Path | None = Field(default=None, description="Vosk model folder")
     migrate: bool = Field(default=True, description="run the store's migrations at start-up")
 

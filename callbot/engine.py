@@ -311,11 +311,13 @@ class CallEngine:
                 self._queue.put_nowait(item)
                 break
         duration = sum(len(f) for f in frames) / SAMPLE_RATE
-        path = self._save_recording(action.block_id, frames)
+        path = await asyncio.to_thread(self._save_recording, action.block_id, frames)
         self._record("record_finished", block=action.block_id, duration=round(duration, 3), recording=path)
         await self._feed(ev.RecordFinished(path, duration))
 
     def _save_recording(self, block_id: str, frames: list[np.ndarray]) -> str:
+        """Write the caller's audio as a WAV in ``recordings_dir``; returns its file name
+        (the API serves it from the same folder), or "" when recordings are not kept."""
         if not self.recordings_dir or not frames:
             return ""
         import wave
@@ -329,7 +331,7 @@ class CallEngine:
             out.setsampwidth(2)
             out.setframerate(SAMPLE_RATE)
             out.writeframes(np.concatenate(frames).astype("<i2").tobytes())
-        return str(path)
+        return path.name
 
     async def _hangup(self, action: act.Hangup) -> None:
         self._leave_block()

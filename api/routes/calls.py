@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
 
-from api.deps import CurrentUser, IdPath, IdQuery, Offset, SessionDep
+from api.deps import CurrentUser, IdPath, IdQuery, Offset, SessionDep, SettingsDep
 from api.schemas import CallAttemptDetail, CallAttemptOut, Page
 from api.services import calls as service
 from dialer.outcome import CallOutcome
@@ -32,3 +33,12 @@ def list_calls(session: SessionDep, user: CurrentUser, campaign_id: IdPath,
 def read_call(session: SessionDep, user: CurrentUser, campaign_id: IdPath,
               attempt_id: IdPath) -> CallAttemptDetail:
     return service.get_call(session, user, campaign_id, attempt_id)
+
+
+@router.get("/{attempt_id}/recordings/{name}", response_class=FileResponse,
+            responses={200: {"content": {"audio/wav": {}}}})
+def read_recording(session: SessionDep, user: CurrentUser, settings: SettingsDep, campaign_id: IdPath,
+                   attempt_id: IdPath, name: str) -> FileResponse:
+    """A recording a record block made during this call (WAV, 8 kHz mono)."""
+    path = service.recording_path(session, user, campaign_id, attempt_id, name, settings.recordings_dir)
+    return FileResponse(path, media_type="audio/wav", filename=name)

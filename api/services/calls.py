@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from api.schemas import CallAttemptDetail, CallAttemptOut
 from api.services.access import campaign_to_work, customer_to_read
 from api.services.customers import attempt_details
 from api.services.params import utc_param
-from callbot.store.models import CallAttempt, CampaignCustomer
+from callbot.store.models import CallAttempt, CallEvent, CampaignCustomer
 from callbot.store.models_api import User, UserRole
 from dialer.outcome import CallOutcome
 
@@ -57,3 +58,19 @@ def get_call(session: Session, user: User, campaign_id: int, attempt_id: int
         raise NotFoundError(f"campaign {campaign_id} has no call {attempt_id}")
     customer_to_read(session, user, campaign_id, attempt.campaign_customer_id)
     return attempt_details(session, [attempt])[0]
+
+
+def recording_path(session: Session, user: User, campaign_id: int, attempt_id: int, name: str,
+                   folder: Path) -> Path:
+    """The file of a recording named by one of the call's ``record_finished`` events. Only
+    names the call itself recorded are served, so no other file can be asked for."""
+    get_call(session, user, campaign_id, attempt_id)  # the caller may read this call
+    recorded = session.exec(
+        select(CallEvent.data).where(CallEvent.attempt_id == attempt_id, CallEvent.kind == "record_finished")
+    ).all()
+    if name not in {d.get("recording") for d in recorded if isinstance(d, dict)} or "/" in name or "\\" in name:
+        raise NotFoundError(f"call {attempt_id} has no recording named {name!r}")
+    path = folder / name
+    if not path.is_file():
+        raise NotFoundError(f"the recording {name!r} of call {attempt_id} is no longer on disk")
+    return path

@@ -131,6 +131,7 @@ def run(
     max_duration: Annotated[int, typer.Option("--max-duration", min=10, help="Longest call in seconds.")] = 600,
     speech_model: Annotated[Optional[Path], typer.Option("--speech-model", exists=True, file_okay=False, help="Vosk model folder for listen blocks.")] = None,
     prompt_cache: Annotated[Optional[Path], typer.Option("--prompt-cache", file_okay=False, help="Folder for rendered prompts.")] = None,
+    recordings: Annotated[Optional[Path], typer.Option("--recordings", file_okay=False, help="Keep what record blocks record in this folder.")] = None,
     db: Annotated[str, typer.Option("--db", help="Database URL (SQLite file or PostgreSQL).")] = DEFAULT_DB,
     name: Annotated[Optional[str], typer.Option("--name", help="Campaign name (default: the script's).")] = None,
     inband_dtmf: Annotated[InbandDtmf, typer.Option("--inband-dtmf", help="Keypress tones in the audio: auto, on, off.")] = InbandDtmf.AUTO,
@@ -161,7 +162,7 @@ def run(
         err.print(f"[yellow]skipped[/yellow] {skipped}")
     err.print(f"campaign {campaign_id}: {len(imported.imported)} customers imported, {len(imported.skipped)} skipped")
     settings = WorkerSettings(worker_id=_worker_id(), speech_model=speech_model, prompt_cache=prompt_cache,
-                              inband_dtmf=inband_dtmf)
+                              inband_dtmf=inband_dtmf, recordings_dir=recordings)
     bind_host, bind_port = _hostport(bind) if bind.rpartition(":")[2] != "0" else (bind.rpartition(":")[0], 0)
     try:
         asyncio.run(_work(db, campaign_id, settings, (bind_host, bind_port), not json_output, len(imported.imported)))

@@ -69,6 +69,7 @@ class WorkerSettings:
     prompt_cache: Path | None = None
     inband_dtmf: InbandDtmf = InbandDtmf.AUTO
     media_timeout: float = 20.0
+    recordings_dir: Path | None = None  # where record blocks keep the caller's audio
 
 
 @dataclass
@@ -297,7 +298,8 @@ class CampaignWorker:
 
         if await call.wait_answered():
             engine = CallEngine(call, run, prompts=ctx.prompts, audio_files=ctx.audio_files, voice=ctx.voice,
-                                listeners=ctx.listeners, on_status=on_status)
+                                listeners=ctx.listeners, on_status=on_status,
+                                recordings_dir=str(self.settings.recordings_dir) if self.settings.recordings_dir else None)
             outcome = await engine.execute()
             events = [repo.EventRecord(e["t_ms"], e["kind"], {k: v for k, v in e.items() if k not in ("t_ms", "kind")})
                       for e in outcome.events]
