@@ -199,7 +199,7 @@ def bench_setups(rates: list[float], seconds: float, workdir: Path, console: Con
             ours = _worker(
                 "bench.setups",
                 ["--proxy", proxy, "--user", USER, "--password", PASSWORD, "--calls", str(calls), "--rate", str(rate), "--concurrency", str(limit)],
-                timeout=seconds * 3 + 120,
+                timeout=seconds * 3 + 180,
             )
             ours["kamailio_cpu_s"] = process_cpu(kamailio.pid) - k0
             time.sleep(2.0)  # let the last transactions of the proxy and the far end finish

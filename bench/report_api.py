@@ -351,9 +351,11 @@ def section(results: list[Result], size: Size) -> str:
         "(\"service\"), split into the store's `report()` and the answers per block.",
         "- What each part reads: attempts per outcome and per hour come from `call_stat` and "
         "answers per block from `answer_stat` (a few hundred rows whatever the number of "
-        "attempts); customers per status, called, done and remaining are one GROUP BY over "
-        f"the campaign's {size.customers:,} customers on the covering index "
-        "`ix_campaign_customer_status`, so that part grows with customers, not attempts, and "
+        "attempts); customers per status, called, done and remaining are one statement of "
+        "range counts (per status: done / not done, of each those never called, and those "
+        "not done at the attempt limit) over the covering index "
+        f"`ix_campaign_customer_status`, reading the campaign's {size.customers:,} index "
+        "entries about once with no per-row grouping, so that part grows with customers, not attempts, and "
         "is nearly all of the store's `report()` time below.",
         f"- Machine load while measuring: {load[0]:.1f} (2 cores shared with other engineers' "
         "test runs); the figures move with it.",

@@ -31,6 +31,9 @@ from dialer.phone import Softphone
 from dialer.sip.ua import Trunk
 
 
+TRANSACTION_TIMEOUT = 32.0  # Timer B and F with T1 = 500 ms (RFC 3261 s17.1.1.2, s17.1.2.2)
+
+
 @dataclass
 class Attempt:
     started: float
@@ -73,11 +76,13 @@ async def run(
             attempts.append(attempt)
             try:
                 call = await phone.dial(number, trunk=trunk, ring_timeout=timeout, media_timeout=None)
-                await asyncio.wait([call.answered], timeout=timeout)  # never cancels the future
+                # Bounds beyond the UA's own timers (ring timeout; Timer B/F, 64*T1 = 32 s,
+                # RFC 3261 s17.1.1.2/s17.1.2.2), so that each call ends with its real outcome.
+                await asyncio.wait([call.answered], timeout=timeout + TRANSACTION_TIMEOUT)
                 if call.answered.done() and call.answered.result():
                     attempt.answered = loop.time()
                     call.hangup()
-                await asyncio.wait([call.result], timeout=timeout)
+                await asyncio.wait([call.result], timeout=TRANSACTION_TIMEOUT + 5)
                 if call.result.done():
                     result = call.result.result()
                     attempt.ended = loop.time()
@@ -103,7 +108,7 @@ async def run(
                 await asyncio.sleep(delay)
             await gate.acquire()
             tasks.append(asyncio.create_task(one()))
-        await asyncio.wait(tasks, timeout=2 * timeout + 5)
+        await asyncio.wait(tasks, timeout=timeout + 2 * TRANSACTION_TIMEOUT + 15)
         cpu = _cpu() - cpu0
         pauses.stop()
         await stalls.stop()
@@ -143,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200.0, help="calls started per second")
     parser.add_argument("--concurrency", type=int, default=200, help="most calls in progress at once")
-    parser.add_argument("--timeout", type=float, default=30.0, help="bound on each wait of each call")
+    parser.add_argument("--timeout", type=float, default=30.0, help="ring timeout of each call (seconds)")
     args = parser.parse_args(argv)
     host, _, port = args.proxy.rpartition(":")
     result = asyncio.run(

@@ -21,11 +21,9 @@ Several workers (processes, machines) may share a campaign on PostgreSQL: claims
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -172,25 +170,16 @@ class CampaignWorker:
         zones_at = -1e9
         renewed_at = loop.time()
         context = _CallContext(compiled, trunk, campaign, prompts, audio_files, voice, listeners, pacer)
-        # The control loop's store calls (state, claims, leases) run on a thread of their own:
-        # in the shared pool they queued behind every call's writes, and at 50 calls/s a turn
-        # took about 0.6 s, sometimes more than the one second of starts the token bucket
-        # keeps, so starts were lost (bench/campaign.py).
-        control = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-control")
-
-        async def in_control(function: Callable[..., Any], *args: Any) -> Any:
-            return await loop.run_in_executor(control, functools.partial(function, *args))
-
         try:
             while True:
-                state = await in_control(self._state)
+                state = await asyncio.to_thread(self._state)
                 if state in (CampaignState.STOPPED, CampaignState.COMPLETED):
                     break
                 now_mono = loop.time()
                 if now_mono - zones_at > self.settings.zone_refresh:
-                    zones, zones_at = await in_control(self._zones, campaign), now_mono
+                    zones, zones_at = await asyncio.to_thread(self._zones, campaign), now_mono
                 if now_mono - renewed_at > self.settings.lease_seconds / 3 and self._active:
-                    await in_control(self._renew)
+                    await asyncio.to_thread(self._renew)
                     renewed_at = now_mono
                 claimed = 0
                 if state is CampaignState.RUNNING:
@@ -198,16 +187,16 @@ class CampaignWorker:
                     open_zones = {z for z in zones if hours.is_open(now, z)}
                     room = pacer.room(now_mono)
                     if room and open_zones:
-                        claims = await in_control(self._claim, room, now, open_zones)
+                        claims = await asyncio.to_thread(self._claim, room, now, open_zones)
                         claimed = len(claims)
                         for claim in claims:
                             pacer.started(loop.time())
                             self._spawn(self._call(claim, context))
                     self.progress.waiting = "" if open_zones else "outside calling hours"
                 if not claimed and not self._active and state is CampaignState.RUNNING:
-                    remaining, next_due = await in_control(self._remaining)
+                    remaining, next_due = await asyncio.to_thread(self._remaining)
                     if remaining == 0:
-                        await in_control(self._complete)
+                        await asyncio.to_thread(self._complete)
                         break
                     self.progress.next_due = next_due
                 self._report()
@@ -215,7 +204,6 @@ class CampaignWorker:
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            control.shutdown(wait=False)  # idle: every call to it was awaited
         self._report()
 
     def _claim(self, room: int, now: datetime, zones: set[str]) -> list[repo.Claim]:

@@ -1,13 +1,13 @@
 """A campaign's report, computed by the database with aggregate queries.
 
-Four GROUP BY queries: customers per status over the covering index
-``ix_campaign_customer_status``; attempts per outcome, talk time and calls per hour over
-:class:`~callbot.store.models.CallStat` (one line per hour and outcome, kept by
-``finish_attempt``); unfinished attempts (no outcome yet) over ``ix_call_attempt_outcome``.
-The cost grows with customers, hours and outcomes, not with the number of attempts, so a
-campaign with a million attempts reports as fast as a small one. Status totals are
-cumulative exactly as the campaign manual defines them
-(:func:`scripts_dsl.status.cumulative_totals`).
+Customers per status, called, done and remaining: one statement of range counts over the
+covering index ``ix_campaign_customer_status`` (see :func:`_customer_counts`). Attempts per
+outcome, talk time and calls per hour: GROUP BY over :class:`~callbot.store.models.CallStat`
+(one line per hour and outcome, kept by ``finish_attempt``); unfinished attempts (no outcome
+yet): GROUP BY over ``ix_call_attempt_outcome``. The cost grows with customers, hours and
+outcomes, not with the number of attempts, so a campaign with a million attempts reports as
+fast as a small one. Status totals are cumulative exactly as the campaign manual defines
+them (:func:`scripts_dsl.status.cumulative_totals`).
 """
 
 from __future__ import annotations
@@ -79,8 +79,43 @@ class CampaignReport:
         }
 
 
-def _count_if(condition: Any) -> Any:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+def _customer_counts(session: Session, campaign_id: int, max_attempts: int) -> tuple[
+        dict[CustomerStatus, int], int, int, int]:
+    """Customers per status, and how many were called, are done, and remain to be called.
+
+    One statement of range counts on ``ix_campaign_customer_status`` (campaign_id, status,
+    done, attempts): per status, the customers done and not done (together every customer
+    once), those of each with no attempt yet, and those not done that reached
+    ``max_attempts``. Each count walks one contiguous range of the index with no per-row
+    grouping, so the statement reads the campaign's index entries about once; a GROUP BY
+    on the same index costs several times more per row (BENCHMARKS.md, "Reports").
+    """
+    cc = CampaignCustomer
+
+    def count(status: CustomerStatus, is_done: bool, *more: Any) -> Any:
+        return (sa.select(sa.func.count()).select_from(cc)
+                .where(col(cc.campaign_id) == campaign_id, col(cc.status) == status,
+                       col(cc.done) == (sa.true() if is_done else sa.false()), *more)
+                .scalar_subquery())
+
+    statuses = tuple(CustomerStatus)
+    columns: list[Any] = []
+    for status in statuses:
+        columns += [count(status, False), count(status, True),
+                    count(status, False, col(cc.attempts) == 0),
+                    count(status, True, col(cc.attempts) == 0),
+                    count(status, False, col(cc.attempts) >= max_attempts)]
+    row = session.execute(sa.select(*columns)).one()
+    by_status: dict[CustomerStatus, int] = {}
+    called = done = remaining = 0
+    for i, status in enumerate(statuses):
+        waiting, finished, waiting_uncalled, finished_uncalled, exhausted = (
+            int(n) for n in row[5 * i:5 * i + 5])
+        by_status[status] = waiting + finished
+        called += waiting + finished - waiting_uncalled - finished_uncalled
+        done += finished
+        remaining += waiting - exhausted
+    return by_status, called, done, remaining
 
 
 def hour_of(dialect: str, moment: Any) -> Any:
@@ -99,20 +134,10 @@ def report(session: Session, campaign_id: int) -> CampaignReport:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound("campaign", campaign_id)
-    cc, ca, st = CampaignCustomer, CallAttempt, CallStat
+    ca, st = CallAttempt, CallStat
 
-    by_status = {status: 0 for status in CustomerStatus}
-    called = done = remaining = 0
-    for status, count, n_called, n_done, n_left in session.execute(
-        sa.select(col(cc.status), sa.func.count(), _count_if(col(cc.attempts) > 0),
-                  _count_if(col(cc.done) == sa.true()),
-                  _count_if(sa.and_(col(cc.done) == sa.false(),
-                                    col(cc.attempts) < campaign.max_attempts)))
-        .where(col(cc.campaign_id) == campaign_id).group_by(col(cc.status))):
-        by_status[CustomerStatus(status)] = int(count)
-        called += int(n_called)
-        done += int(n_done)
-        remaining += int(n_left)
+    by_status, called, done, remaining = _customer_counts(session, campaign_id,
+                                                         campaign.max_attempts)
 
     by_outcome: dict[CallOutcome, int] = {}
     answered_talk_ms = 0
