@@ -40,7 +40,7 @@ PROMPT = Path(__file__).resolve().parent.parent / "sounds" / "hello.wav"
 DIGITS_SENT = "123456789*#"  # what uas_hold_dtmf.xml sends, in order, then no more
 FIRST_DIGIT_AFTER = 1.0  # seconds after the ACK (uas_hold_dtmf.xml)
 DIGIT_GAP = 2.5
-DIGIT_LENGTH = 0.3  # a digit counts as expected once this long after its start
+DIGIT_LENGTH = 0.15  # a digit counts as expected once its pcap (140 ms) has played before the end
 SETTLE = 1.0  # seconds between the last answer and the start of the measuring window
 HANGUP_TIMEOUT = 30.0
 
@@ -109,8 +109,9 @@ async def run(
     Keys: ``calls``, ``answered``, ``lost`` (not answered, or ended before we hung up),
     ``window_s``, ``cpu_s`` (user+sys of this process in the window), ``cpu_per_call_pct``
     (of one core), ``spacing_ms`` (p50/p99/p999/max of every stream's send intervals in the
-    window), ``over_25ms`` (share of intervals above 25 ms), ``tick_work_ms`` (time to send one
-    packet on every stream), ``late_ticks``, ``max_lag_ms``, ``digits`` (received, expected,
+    window), ``over_25ms_pct`` (share of intervals above 25 ms), ``tick_work_ms`` (p50/p99/...
+    of one clock step: sending on the streams of one phase), ``late_ticks``, ``max_lag_ms``
+    (whole run), ``digits`` (received, expected from each call's talk time,
     per-call min/mean, calls whose digits are out of order), ``gc`` and ``loop_stalls`` (see
     :mod:`bench.probes`), ``setup_s``, ``max_rss_mb``."""
     pcm = prompt_pcm()

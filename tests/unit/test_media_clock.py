@@ -2,7 +2,7 @@
 hook, the clock driving real RTP sessions on loopback with and without it, its phases, and
 that it returns to the event loop at every step even when behind.
 
-    .venv/bin/python -m pytest bench/test_media_clock.py
+    .venv/bin/python -m pytest tests/unit/test_media_clock.py
 """
 
 from __future__ import annotations
