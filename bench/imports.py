@@ -18,6 +18,8 @@ the file being read right before it.
 
 from __future__ import annotations
 
+from bench import sections
+
 import argparse
 import datetime
 import os
@@ -251,17 +253,8 @@ def markdown(results: list[Result], phones: tuple[float, float], info: dict[str,
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (or append it) in one write, reading the
-    file right before (other benchmarks write their own sections)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        rest = text[following + 1 :] if following >= 0 else ""
-        text = text[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    path.write_text(text, encoding="utf-8")
+    """This benchmark's section of BENCHMARKS.md (see :mod:`bench.sections`)."""
+    sections.write_section(path, SECTION, section)
 
 
 def main() -> None:

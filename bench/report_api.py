@@ -22,6 +22,8 @@ being read right before it.
 
 from __future__ import annotations
 
+from bench import sections
+
 import argparse
 import json
 import os
@@ -373,18 +375,9 @@ def section(results: list[Result], size: Size) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text_of_section: str) -> None:
-    """Replace this benchmark's section of ``path`` (or append it) in one write, reading
-    the file right before (other benchmarks write their own sections)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        rest = text[following + 1:] if following >= 0 else ""
-        text = text[:start] + text_of_section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + text_of_section.rstrip("\n") + "\n"
-    path.write_text(text, encoding="utf-8")
+def write_section(path: Path, section: str) -> None:
+    """This benchmark's section of BENCHMARKS.md (see :mod:`bench.sections`)."""
+    sections.write_section(path, SECTION, section)
 
 
 def main() -> None:

@@ -21,6 +21,8 @@ fixed seed, so two runs give the same accuracy figures.
 
 from __future__ import annotations
 
+from bench import sections
+
 import argparse
 import asyncio
 import datetime
@@ -336,16 +338,8 @@ def to_markdown(blocks: list[tuple[str, list[str], list[list[str]]]], header: st
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (or append it), in one write."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        rest = text[following + 1 :] if following >= 0 else ""
-        text = text[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    path.write_text(text, encoding="utf-8")
+    """This benchmark's section of BENCHMARKS.md (see :mod:`bench.sections`)."""
+    sections.write_section(path, SECTION, section)
 
 
 def main(argv: list[str] | None = None) -> int:
