@@ -41,21 +41,25 @@ Measured per run:
 * **failures**: attempts with outcome ``failed`` (their messages are listed), abandoned
   attempts, error lines in the workers' logs;
 * **CPU** of every worker process (``/proc/PID/stat`` utime + stime, read when it has exited
-  but before it is reaped; start-up included) and of the carrier during the run;
+  but before it is reaped; start-up included), of the carrier during the run and, on
+  PostgreSQL, of the server processes serving the run's database (sampled every 0.5 s);
 * **where a call's time goes**: claim -> INVITE, ring and talk as the dialer saw them, the mean
   holding time (Little's law: ``max_concurrent / holding`` bounds the dial rate), keypresses
   that never reached the dialer and, for those calls, how much longer the carrier's call lasted
-  than ours (our 200 OK processing was late by about that much).
+  than ours (our 200 OK processing was late by about that much); keys that reached the script
+  engine only after the menu had timed out, and when.
 
 Correctness is checked on the same run: each customer's attempts equal the expected number and
 every attempt's outcome is the expected one (no double calls, no lost calls); the carrier saw
 exactly one INVITE per attempt for each number (its own log, independent of our database); a
-customer is Confirmed exactly when one of their calls recorded key 1 (no result lost); the
-sampled concurrency stays within the campaign's limit and the dials of the steady part within
-its cps (plus one second's worth at once); the campaign report's totals agree with the rows;
-the workers exit 0 without errors. In the scaling pair, which pushes the machine beyond what
+customer is Confirmed exactly when the script engine of one of their calls confirmed them (its
+``status_change`` event; no result lost); the sampled concurrency stays within the campaign's
+limit and the dials of the steady part within its cps (plus one second's worth at once); the
+campaign report's totals agree with the rows; the workers exit 0 without errors. In the scaling pair, which pushes the machine beyond what
 it sustains, a late answer may become a no-answer (our CANCEL at the ring timeout) and be
-retried, so there the planned outcomes and attempt counts are reported, not required.
+retried, and an INVITE may be lost in a full socket buffer, so there the planned outcomes,
+attempt counts and delivered INVITEs are reported, not required; the carrier must still never
+see a call we have not recorded.
 
 ``--profile`` attaches py-spy (``--gil --nonblocking``; install it into the venv, it is not a
 project dependency) to every worker and adds where the worker's GIL time went to the notes.
@@ -101,7 +105,7 @@ from callbot.prerender import static_texts
 from callbot.prompts import Prompt, PromptRenderer
 from callbot.scriptcall import ScriptCallOptions, load_script
 from callbot.store.db import make_engine, upgrade
-from callbot.store.models import AttemptState, CallAttempt, CampaignCustomer, Customer
+from callbot.store.models import AttemptState, CallAttempt, CallEvent, CampaignCustomer, Customer
 from callbot.store.report import report as campaign_report
 from dialer.outcome import CallOutcome
 from scripts_dsl import CustomerStatus
@@ -123,7 +127,8 @@ STOP_BOUND: Final = 10.0  # seconds a process may take to stop after a signal
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 MAX_PROBLEMS: Final = 3  # customers listed by name per failed check
 LATE_ANSWER_MS: Final = 400  # a 200 OK processed this late lets the key (0.5 s later) arrive first
-EXPECTATIONS: Final = ("attempts per customer as expected (no double calls)", "every attempt's outcome as expected")
+EXPECTATIONS: Final = ("attempts per customer as expected (no double calls)", "every attempt's outcome as expected",
+                       "every attempt's INVITE reached the carrier")
 HOLD_BY_PHONES: Final = 0.3 + 0.5 + 0.1  # ring, key after the answer, key length (s)
 
 
@@ -395,6 +400,8 @@ class Timings:
     holding_s: float  # mean time an attempt stays dialing (INVITE -> result written)
     keys_lost: int  # answered calls that got no keypress (the phone pressed 1 on every one)
     late_answer_ms: float  # p50 over those: the carrier's talk minus ours (200 OK processed late)
+    keys_late: int  # answered calls whose key reached the engine after the menu had ended
+    late_key_ms: float  # p50 over those: when the key reached the engine, ms after the answer
     claim_gap_ms: float  # p50 time between two claims (the workers' claim transactions)
     claims_at_window: float  # share of claims after which the last second held cps attempts
 
@@ -542,16 +549,30 @@ def _pct(values: list[float], q: float) -> float:
 def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, workers: list[WorkerStat],
             timed_out: bool, process_s: float, samples: list[tuple[float, int]], invites: Counter[str],
             carrier_talks: dict[str, float], carrier_cpu: float, server_cpu: float | None) -> RunResult:
-    ca, cc, cu = (m.__table__ for m in (CallAttempt, CampaignCustomer, Customer))  # type: ignore[attr-defined]
+    tables = (CallAttempt, CampaignCustomer, Customer, CallEvent)
+    ca, cc, cu, ce = (m.__table__ for m in tables)  # type: ignore[attr-defined]
     with Session(engine) as session:
         attempts = session.execute(
-            sa.select(ca.c.campaign_customer_id, ca.c.state, ca.c.outcome, ca.c.worker_id, ca.c.created_at,
+            sa.select(ca.c.id, ca.c.campaign_customer_id, ca.c.state, ca.c.outcome, ca.c.worker_id, ca.c.created_at,
                       ca.c.started_at, ca.c.ended_at, ca.c.ring_ms, ca.c.talk_ms, ca.c.digits, ca.c.message)
             .where(ca.c.campaign_id == campaign_id)).all()
         customers = session.execute(
             sa.select(cc.c.id, cu.c.phone, cc.c.status, cc.c.attempts, cc.c.done)
             .join(cu, cu.c.id == cc.c.customer_id).where(cc.c.campaign_id == campaign_id)).all()
+        # What each call's engine did with the keypress: the status change it made, or the
+        # first key it logged (t_ms after the engine started, at the answer).
+        engine_log = session.execute(
+            sa.select(ce.c.attempt_id, ce.c.kind, ce.c.t_ms, ce.c.data)
+            .join(ca, ca.c.id == ce.c.attempt_id)
+            .where(ca.c.campaign_id == campaign_id, ce.c.kind.in_(("digit", "status_change")))
+            .order_by(ce.c.attempt_id, ce.c.seq)).all()
         rep = campaign_report(session, campaign_id)
+    confirmed_by_engine = {e.attempt_id for e in engine_log
+                           if e.kind == "status_change" and (e.data or {}).get("to") == CustomerStatus.CONFIRMED.value}
+    first_key: dict[int, tuple[int, str]] = {}
+    for e in engine_log:
+        if e.kind == "digit" and e.attempt_id not in first_key:
+            first_key[e.attempt_id] = (int(e.t_ms), str((e.data or {}).get("block")))
     problems: list[str] = []
     by_customer: dict[int, list[Any]] = {}
     for row in attempts:
@@ -559,14 +580,16 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
     index_of = {phone_of(i): i for i in range(settings.customers)}
     wrong = Counter[str]()
     late_answers: list[float] = []
+    late_keys: list[tuple[int, str]] = []  # (t_ms, block) of keys the engine got after the menu
     for row in customers:
         kind = kind_of(index_of[row.phone])
         mine = by_customer.get(row.id, [])
         dialed = sum(1 for a in mine if a.started_at is not None)
-        # The script confirms on key 1: a customer is Confirmed exactly when one of their
-        # answered calls recorded that key (a keypress lost on the way is counted apart).
-        pressed = any(str(a.outcome) == CallOutcome.ANSWERED.value and "1" in (a.digits or "") for a in mine)
-        expected_status = CustomerStatus.CONFIRMED if pressed else CustomerStatus.REGISTERED
+        # A customer is Confirmed exactly when the engine of one of their calls confirmed them
+        # (its status_change event): the decision made on the call landed in the store. A key
+        # that never came, or came after the menu had ended, is counted apart.
+        decided = any(a.id in confirmed_by_engine for a in mine)
+        expected_status = CustomerStatus.CONFIRMED if decided else CustomerStatus.REGISTERED
         findings = {
             "attempts": (len(mine) != kind.attempts or row.attempts != kind.attempts,
                          f"{len(mine)} attempts, expected {kind.attempts}"),
@@ -574,8 +597,10 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
                         f"outcomes {[str(a.outcome) for a in mine]}, expected {kind.outcome.value}"),
             "status": (str(row.status) != expected_status.value,
                        f"status {row.status}, expected {expected_status.value}"),
-            "invites": (invites.get(row.phone, 0) != dialed,
-                        f"the carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}"),
+            "unknown calls": (invites.get(row.phone, 0) > dialed,
+                              f"the carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}"),
+            "INVITEs lost": (invites.get(row.phone, 0) < dialed,
+                             f"the carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}"),
         }
         for name, (bad, text) in findings.items():
             if bad:
@@ -585,6 +610,8 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
         for a in mine:
             if str(a.outcome) == CallOutcome.ANSWERED.value and not a.digits and row.phone in carrier_talks:
                 late_answers.append(1000 * carrier_talks[row.phone] - a.talk_ms)
+            if str(a.outcome) == CallOutcome.ANSWERED.value and a.digits and a.id not in confirmed_by_engine:
+                late_keys.append(first_key.get(a.id, (-1, "?")))
     outcomes = Counter(str(a.outcome) for a in attempts)
     starts = np.sort(np.array([_ts(a.started_at) for a in attempts if a.started_at is not None]))
     created = [_ts(a.created_at) for a in attempts]
@@ -619,6 +646,8 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
         talk=(_pct([a.talk_ms for a in answered], 50), _pct([a.talk_ms for a in answered], 99)),
         holding_s=float(np.mean(holding)) if holding else float("nan"),
         keys_lost=sum(1 for a in answered if not a.digits),
+        keys_late=len(late_keys),
+        late_key_ms=_pct([float(t) for t, _ in late_keys if t >= 0], 50),
         late_answer_ms=_pct(late_answers, 50),
         claim_gap_ms=1000 * _pct(list(np.diff(claim_times)), 50),
         claims_at_window=float(np.mean(at_window)) if at_window else float("nan"),
@@ -626,10 +655,11 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
     checks = {
         EXPECTATIONS[0]: wrong["attempts"] == 0,
         EXPECTATIONS[1]: wrong["outcome"] == 0,
-        "status Confirmed exactly where the call got key 1 (no result lost)": wrong["status"] == 0,
+        "status Confirmed exactly where the call's engine confirmed (no result lost)": wrong["status"] == 0,
         "calls at once within the campaign's limit": max(counts, default=0) <= run.limits.max_concurrent,
         "dials within the campaign's cps (one second of burst allowed)": steady_dials <= steady_allowed,
-        "carrier saw one INVITE per attempt": wrong["invites"] == 0,
+        "the carrier saw no call we have not recorded": wrong["unknown calls"] == 0,
+        EXPECTATIONS[2]: wrong["INVITEs lost"] == 0,
         "report: attempts = rows = sum of outcomes": (rep.attempts == len(attempts)
                                                       == sum(rep.by_outcome.values())
                                                       == sum(r.attempts for r in customers)),
@@ -638,7 +668,8 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
         "workers exited 0 without errors": all(w.returncode == 0 and w.error_lines == 0 for w in workers),
     }
     for name, count in wrong.items():
-        problems.append(f"{count} customers with a wrong {name}")
+        problems.append(f"{count} customers with {name}" if name in ("unknown calls", "INVITEs lost")
+                        else f"{count} customers with a wrong {name}")
     for message, count in Counter(str(a.message) for a in attempts
                                   if str(a.outcome) == CallOutcome.FAILED.value).most_common(3):
         problems.append(f"{count} failed attempts: {message}")
@@ -720,7 +751,8 @@ COLUMNS: Final = ["run", "limits", "complete s", "dials/s steady", "dials/s over
                   "carrier CPU s", "PostgreSQL CPU s", "checks"]
 TIME_COLUMNS: Final = ["run", "claim -> INVITE p50/p99 ms", "ring p50/p99 ms (phone: 300)",
                        "talk p50/p99 ms", "mean holding s", "max_concurrent / holding = rate bound /s",
-                       "keypresses lost", "their 200 OK processed late by p50 ms", "claims: gap p50 ms",
+                       "keypresses lost", "their 200 OK processed late by p50 ms",
+                       "keys after the menu ended (p50 ms after the answer)", "claims: gap p50 ms",
                        "claims filling the 1 s cps window"]
 
 
@@ -744,7 +776,8 @@ def time_row_of(result: RunResult) -> list[str]:
     return [result.label, f"{t.claim_to_invite[0]:.0f} / {t.claim_to_invite[1]:.0f}",
             f"{t.ring[0]:.0f} / {t.ring[1]:.0f}",
             f"{t.talk[0]:.0f} / {t.talk[1]:.0f}", f"{t.holding_s:.2f}", f"{rate_bound(result):.1f}", str(t.keys_lost),
-            "-" if t.keys_lost == 0 else f"{t.late_answer_ms:.0f}", f"{t.claim_gap_ms:.0f}",
+            "-" if t.keys_lost == 0 else f"{t.late_answer_ms:.0f}",
+            str(t.keys_late) + ("" if t.keys_late == 0 else f" ({t.late_key_ms:.0f})"), f"{t.claim_gap_ms:.0f}",
             f"{100 * t.claims_at_window:.0f} %"]
 
 
@@ -840,9 +873,11 @@ def notes_for(results: list[RunResult], settings: Settings, load: tuple[float, f
             f"{two.steady_cps / one.steady_cps:.2f}x**; time to complete {one.complete_s:.1f} s -> "
             f"{two.complete_s:.1f} s. One worker is one thread under one GIL: it used "
             f"{100 * one.worker_cpu_s / max(one.workers[0].lifetime_s, 1e-9):.0f} % of a core, "
-            f"{one.timings.keys_lost} of its answered calls lost the keypress (each then waits 3 s) and an "
+            f"{one.timings.keys_lost + one.timings.keys_late} of its answered calls lost the keypress or got it "
+            f"late (each then waits 3 s) and an "
             f"attempt held its place {one.timings.holding_s:.2f} s on average; two workers split that work "
-            f"({busy} of a core; {two.timings.keys_lost} keypresses lost, {two.timings.holding_s:.2f} s). Neither "
+            f"({busy} of a core; {two.timings.keys_lost + two.timings.keys_late} keypresses lost or late, "
+            f"{two.timings.holding_s:.2f} s). Neither "
             f"can pass what the {cores} shared cores carry: an attempt costs {1000 * per_attempt:.0f} ms of CPU in "
             f"all ({parts}; worker start-up included), about {carried:.0f} attempts per second, and two workers "
             f"reached {100 * two.steady_cps / carried:.0f} % of that (load average {load[0]:.1f} before, "
@@ -863,7 +898,8 @@ def notes_for(results: list[RunResult], settings: Settings, load: tuple[float, f
                 f"for about {HOLD_BY_PHONES:.1f} s: 300 ms ring, key 0.5 s after the answer), so "
                 f"{result.limits.max_concurrent} places allow {rate_bound(result):.1f}/s (Little's law); the rest "
                 f"of the holding time is the worker's (claim -> INVITE p50 {t.claim_to_invite[0]:.0f} ms, ring as "
-                f"seen p50 {t.ring[0]:.0f} ms, writing the result, {t.keys_lost} calls waiting 3 s for a lost key). "
+                f"seen p50 {t.ring[0]:.0f} ms, writing the result, {t.keys_lost + t.keys_late} calls waiting 3 s "
+                f"for a key lost or late). "
                 f"Rate: claims come every {t.claim_gap_ms:.0f} ms (p50) and {100 * t.claims_at_window:.0f} % of "
                 f"them left the last second's window full (claim_due admits {result.limits.cps:g} attempts "
                 f"created in any second).")
@@ -878,6 +914,14 @@ def notes_for(results: list[RunResult], settings: Settings, load: tuple[float, f
                 f"{result.label}: {t.keys_lost} answered calls got no keypress although the phone pressed 1 on "
                 f"every call (they wait 3 s for the menu timeout); on those calls the carrier's call lasted p50 "
                 f"{t.late_answer_ms:.0f} ms longer than ours: {cause}.")
+    for result in results:
+        t = result.timings
+        if t.keys_late:
+            notes.append(
+                f"{result.label}: on {t.keys_late} answered calls the key reached the script engine only after "
+                f"the menu had timed out (p50 {t.late_key_ms:.0f} ms after the answer, against 500 ms at the "
+                f"phone): the worker was reading that call's RTP seconds late. The call recorded the key but "
+                f"nobody was asking any more, so the customer rightly stays Registered.")
     for result in results:
         failed = [name for name, ok in result.checks.items() if not ok]
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result.outcomes.items()))
