@@ -50,16 +50,17 @@ Measured per run:
   engine only after the menu had timed out, and when.
 
 Correctness is checked on the same run: each customer's attempts equal the expected number and
-every attempt's outcome is the expected one (no double calls, no lost calls); the carrier saw
+every attempt's outcome is the expected one (no double calls, no lost calls), and nobody is
+called again within the retry interval or beyond the maximum of attempts; the carrier saw
 exactly one INVITE per attempt for each number (its own log, independent of our database); a
 customer is Confirmed exactly when the script engine of one of their calls confirmed them (its
 ``status_change`` event; no result lost); the sampled concurrency stays within the campaign's
 limit and the dials of the steady part within its cps (plus one second's worth at once); the
-campaign report's totals agree with the rows; the workers exit 0 without errors. In the scaling pair, which pushes the machine beyond what
-it sustains, a late answer may become a no-answer (our CANCEL at the ring timeout) and be
-retried, and an INVITE may be lost in a full socket buffer, so there the planned outcomes,
-attempt counts and delivered INVITEs are reported, not required; the carrier must still never
-see a call we have not recorded.
+campaign report's totals agree with the rows; the workers exit 0 without errors. The scaling
+pair pushes the machine beyond what it sustains: a late answer may become a no-answer (our
+CANCEL at the ring timeout) and be retried, and an INVITE may be lost in a full socket buffer,
+so there the planned outcomes, attempt counts and delivered INVITEs are reported, not
+required; the carrier must still never see a call we have not recorded.
 
 ``--profile`` attaches py-spy (``--gil --nonblocking``; install it into the venv, it is not a
 project dependency) to every worker and adds where the worker's GIL time went to the notes.
@@ -127,7 +128,7 @@ STOP_BOUND: Final = 10.0  # seconds a process may take to stop after a signal
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 MAX_PROBLEMS: Final = 3  # customers listed by name per failed check
 LATE_ANSWER_MS: Final = 400  # a 200 OK processed this late lets the key (0.5 s later) arrive first
-EXPECTATIONS: Final = ("attempts per customer as expected (no double calls)", "every attempt's outcome as expected",
+EXPECTATIONS: Final = ("attempts per customer as planned", "every attempt's outcome as planned",
                        "every attempt's INVITE reached the carrier")
 HOLD_BY_PHONES: Final = 0.3 + 0.5 + 0.1  # ring, key after the answer, key length (s)
 
@@ -601,6 +602,9 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
                               f"the carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}"),
             "INVITEs lost": (invites.get(row.phone, 0) < dialed,
                              f"the carrier saw {invites.get(row.phone, 0)} INVITEs, we dialed {dialed}"),
+            "calls too close or too many": (not _spaced(mine),
+                                            f"{len(mine)} attempts, retried sooner than {RETRY_AFTER_S} s after "
+                                            f"the last or beyond {MAX_ATTEMPTS}"),
         }
         for name, (bad, text) in findings.items():
             if bad:
@@ -659,6 +663,8 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
         "calls at once within the campaign's limit": max(counts, default=0) <= run.limits.max_concurrent,
         "dials within the campaign's cps (one second of burst allowed)": steady_dials <= steady_allowed,
         "the carrier saw no call we have not recorded": wrong["unknown calls"] == 0,
+        f"no customer called again within {RETRY_AFTER_S} s, none beyond {MAX_ATTEMPTS} attempts":
+            wrong["calls too close or too many"] == 0,
         EXPECTATIONS[2]: wrong["INVITEs lost"] == 0,
         "report: attempts = rows = sum of outcomes": (rep.attempts == len(attempts)
                                                       == sum(rep.by_outcome.values())
@@ -668,8 +674,8 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
         "workers exited 0 without errors": all(w.returncode == 0 and w.error_lines == 0 for w in workers),
     }
     for name, count in wrong.items():
-        problems.append(f"{count} customers with {name}" if name in ("unknown calls", "INVITEs lost")
-                        else f"{count} customers with a wrong {name}")
+        plural = name in ("unknown calls", "INVITEs lost", "calls too close or too many")
+        problems.append(f"{count} customers with {name}" if plural else f"{count} customers with a wrong {name}")
     for message, count in Counter(str(a.message) for a in attempts
                                   if str(a.outcome) == CallOutcome.FAILED.value).most_common(3):
         problems.append(f"{count} failed attempts: {message}")
@@ -690,6 +696,15 @@ def analyse(run: Run, engine: sa.Engine, campaign_id: int, settings: Settings, w
         abandoned=sum(1 for a in attempts if str(a.state) == AttemptState.ABANDONED.value),
         carrier_cpu_s=carrier_cpu, server_cpu_s=server_cpu, timings=timings, checks=checks, problems=problems,
     )
+
+
+def _spaced(attempts: list[Any]) -> bool:
+    """At most MAX_ATTEMPTS attempts, each recorded at least the retry interval after the
+    previous one ended (the store schedules the retry from the end of the attempt)."""
+    ordered = sorted(attempts, key=lambda a: _ts(a.created_at))
+    return len(ordered) <= MAX_ATTEMPTS and all(
+        earlier.ended_at is not None and _ts(later.created_at) - _ts(earlier.ended_at) >= RETRY_AFTER_S - 1e-3
+        for earlier, later in zip(ordered, ordered[1:]))
 
 
 def _ts(value: datetime | None) -> float:
