@@ -71,6 +71,8 @@ its PID with a bounded wait.
 
 from __future__ import annotations
 
+from bench import sections
+
 import argparse
 import asyncio
 import csv
@@ -811,17 +813,8 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (or append it), in one write; the file is
-    read right before (other benchmarks write their own sections)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        rest = text[following + 1:] if following >= 0 else ""
-        text = text[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    path.write_text(text, encoding="utf-8")
+    """This benchmark's section of BENCHMARKS.md (see :mod:`bench.sections`)."""
+    sections.write_section(path, SECTION, section)
 
 
 # --- main -----------------------------------------------------------------------------------------
